@@ -1,0 +1,94 @@
+# Overmind: one binary, build/overmind, with the Lua sources compiled in.
+#
+#   make            build build/overmind (installs missing Debian packages)
+#   make test       build, then run every spec (unit, core, end-to-end, and
+#                   the end-to-end suite again against the ASan/UBSan build)
+#   make demo       build and run the demo on a private OVERMIND_HOME
+#   make asan       build build/asan/overmind with ASan + UBSan
+#   make bench      run the benchmarks (prints figures)
+#   make install PREFIX=/usr/local
+#   make clean
+
+PREFIX  ?= /usr/local
+CC      ?= cc
+BUILD   := build
+
+# Debian packages the build, the tests and the demo need.
+DEB_PACKAGES := liblua5.4-dev lua5.4 libuv1-dev lua-cjson-dev lua-busted \
+                libedit-dev pkg-config tmux
+
+PKGS     := lua5.4 libuv
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude \
+            -I/usr/include/lua5.4
+LDLIBS   := -l:liblua5.4-cjson.a -llua5.4 -luv -lm -ldl -lpthread
+
+SRCS     := $(wildcard src/*.c)
+HDRS     := $(wildcard include/overmind/*.h)
+LUA_SRCS := $(shell find lua -name '*.lua' | sort)
+
+OBJS      := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embed.o
+ASAN_OBJS := $(SRCS:src/%.c=$(BUILD)/asan/obj/%.o) $(BUILD)/asan/obj/embed.o
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=undefined
+
+.PHONY: all deps test test-quick demo asan bench install clean
+
+all: deps $(BUILD)/overmind
+
+# Installs whatever Debian package is missing (we run as root on CI; use
+# sudo elsewhere).  Cheap when everything is there: one dpkg-query.
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	    grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing missing packages:" $$missing; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(BUILD)/embed.c: src/embed.lua $(LUA_SRCS) | deps
+	@mkdir -p $(BUILD)
+	lua5.4 src/embed.lua $@ $(LUA_SRCS)
+
+$(BUILD)/obj/%.o: src/%.c $(HDRS) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/embed.o: $(BUILD)/embed.c include/overmind/embed.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/overmind: $(OBJS)
+	$(CC) $(CFLAGS) -o $@ $(OBJS) $(LDFLAGS) $(LDLIBS)
+
+asan: deps $(BUILD)/asan/overmind
+
+$(BUILD)/asan/obj/%.o: src/%.c $(HDRS) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -O2,$(CFLAGS)) $(ASAN_FLAGS) -c -o $@ $<
+
+$(BUILD)/asan/obj/embed.o: $(BUILD)/embed.c include/overmind/embed.h
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -O2,$(CFLAGS)) $(ASAN_FLAGS) -c -o $@ $<
+
+$(BUILD)/asan/overmind: $(ASAN_OBJS)
+	$(CC) $(ASAN_FLAGS) -o $@ $(ASAN_OBJS) $(LDFLAGS) $(LDLIBS)
+
+test: all asan
+	@tests/run
+
+demo: all
+	@examples/demo.sh
+
+bench: all
+	@bench/run
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/overmind $(DESTDIR)$(PREFIX)/bin/overmind
+
+clean:
+	rm -rf $(BUILD)

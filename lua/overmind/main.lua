@@ -1,0 +1,15 @@
+-- Entry point: decides what this process is from its arguments.
+--
+--   overmind daemon            the daemon, in the foreground
+--   overmind -l FILE [ARGS]    run a Lua file with the core available (as
+--                              `lua FILE`; the test suite runs busted so)
+--   overmind ...               the CLI
+return function(argv)
+  local first = argv[1]
+  if first == "daemon" then
+    return require("overmind.daemon").main(argv)
+  elseif first == "-l" then
+    return require("overmind.runfile").main(argv)
+  end
+  return require("overmind.cli").main(argv)
+end
