@@ -26,6 +26,11 @@ LDLIBS   := -l:liblua5.4-cjson.a -llua5.4 -luv -lm -ldl -lpthread
 SRCS     := $(wildcard src/*.c)
 HDRS     := $(wildcard include/overmind/*.h)
 LUA_SRCS := $(shell find lua -name '*.lua' | sort)
+# The embed must be regenerated when a module is added, moved or removed,
+# not only when one changes: track the list itself.
+LUA_LIST := $(BUILD)/lua-files.txt
+$(shell mkdir -p $(BUILD); echo '$(LUA_SRCS)' | cmp -s - $(LUA_LIST) || \
+        echo '$(LUA_SRCS)' > $(LUA_LIST))
 
 OBJS      := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embed.o
 ASAN_OBJS := $(SRCS:src/%.c=$(BUILD)/asan/obj/%.o) $(BUILD)/asan/obj/embed.o
@@ -49,7 +54,7 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-$(BUILD)/embed.c: src/embed.lua $(LUA_SRCS) | deps
+$(BUILD)/embed.c: src/embed.lua $(LUA_SRCS) $(LUA_LIST) | deps
 	@mkdir -p $(BUILD)
 	lua5.4 src/embed.lua $@ $(LUA_SRCS)
 

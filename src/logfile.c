@@ -30,6 +30,7 @@ struct om_logfile {
   int64_t max;   /* rotate once the file passes this; 0: never */
   int keep;      /* older files kept */
   int err_ref;   /* Lua callback told about write failures */
+  int tap_ref;   /* Lua callback handed every chunk written (log -f) */
   int failing;   /* inside a failure episode: report once */
 };
 
@@ -112,15 +113,31 @@ static int write_all(om_logfile_t *lf, struct iovec *iov, int iovcnt) {
 }
 
 static int append_iov(om_logfile_t *lf, struct iovec *iov, int iovcnt) {
-  int rc;
+  struct iovec iov0[2];
+  int iovcnt0 = iovcnt, rc;
   if (lf->fd < 0)
     return -EBADF;
+  /* write_all consumes the vector; keep the original for the tap. */
+  memcpy(iov0, iov, sizeof(struct iovec) * (size_t)iovcnt);
   rc = write_all(lf, iov, iovcnt);
   if (rc != 0) {
     report(lf, -rc, "cannot write");
     return rc;
   }
   lf->failing = 0;
+  if (lf->tap_ref != LUA_NOREF) {
+    /* Followers see exactly the bytes the file got, in order. */
+    lua_State *L = om_state();
+    luaL_Buffer b;
+    om_push_ref(L, lf->tap_ref);
+    luaL_buffinit(L, &b);
+    for (int i = 0; i < iovcnt0; i++)
+      luaL_addlstring(&b, iov0[i].iov_base, iov0[i].iov_len);
+    luaL_pushresult(&b);
+    om_pcall(L, 1, 0);
+    if (lf->fd < 0) /* the tap closed us */
+      return 0;
+  }
   if (lf->max > 0 && lf->size >= lf->max) {
     rc = rotate(lf);
     if (rc != 0)
@@ -149,7 +166,7 @@ static int logfile_new(lua_State *L) {
   lf = lua_newuserdatauv(L, sizeof(*lf), 0); /* [path, opts, lf] */
   memset(lf, 0, sizeof(*lf));
   lf->fd = -1;
-  lf->err_ref = LUA_NOREF;
+  lf->err_ref = lf->tap_ref = LUA_NOREF;
   lf->keep = 3;
   luaL_setmetatable(L, LOGFILE_MT);
   if (lua_istable(L, 2)) {
@@ -217,8 +234,21 @@ static int logfile_set_max(lua_State *L) {
   return 0;
 }
 
+/* lf:tap(fn) hands every chunk appended from now on to fn; lf:tap(nil)
+ * stops. */
+static int logfile_tap(lua_State *L) {
+  om_logfile_t *lf = om_logfile_check(L, 1);
+  om_unref(L, &lf->tap_ref);
+  if (lua_isfunction(L, 2)) {
+    lua_pushvalue(L, 2);
+    lf->tap_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+  return 0;
+}
+
 static int logfile_close(lua_State *L) {
   om_logfile_t *lf = luaL_checkudata(L, 1, LOGFILE_MT);
+  om_unref(L, &lf->tap_ref);
   if (lf->fd >= 0) {
     close(lf->fd);
     lf->fd = -1;
@@ -242,6 +272,7 @@ void om__open_logfile(lua_State *L) {
                                      {"size", logfile_size},
                                      {"path", logfile_path},
                                      {"set_max", logfile_set_max},
+                                     {"tap", logfile_tap},
                                      {"close", logfile_close},
                                      {NULL, NULL}};
   static const luaL_Reg meta[] = {{"__gc", logfile_close},

@@ -1,0 +1,90 @@
+-- `run` and `claude run` (SPEC §3).
+local core = require("overmind.core")
+local client = require("overmind.cli.client")
+local out = require("overmind.cli.out")
+local json = require("overmind.json")
+
+local M = {}
+
+M.FLAGS = {
+  name = { kind = "string" },
+  cwd = { kind = "string" },
+  type = { kind = "string" },
+  provider = { kind = "string" },
+  model = { kind = "string" },
+  parent = { kind = "string" },
+  restart = { kind = "string" },
+  ["max-restarts"] = { kind = "integer" },
+  ["max-seconds"] = { kind = "number" },
+  backoff = { kind = "integer", key = "backoff_ms" },
+  ["activity-timeout"] = { kind = "number" },
+  timeout = { kind = "number" },
+  ["stop-timeout"] = { kind = "number" },
+  env = { kind = "list" },
+  pty = { kind = "bool" },
+  ["log-max"] = { kind = "size" },
+  json = { kind = "bool" },
+}
+
+local function absolute(dir)
+  if dir:sub(1, 1) == "/" then return dir end
+  local cwd = core.getcwd() or "."
+  return cwd .. "/" .. dir
+end
+
+-- Turns parsed flags and the command words into `run` request arguments.
+function M.request_args(opts, words)
+  local a = {}
+  for k, v in pairs(opts) do
+    if k ~= "json" and k ~= "env" then a[k] = v end
+  end
+  a.command = table.concat(words, " ")
+  if opts.env then
+    a.env = {}
+    for _, kv in ipairs(opts.env) do
+      local k, v = kv:match("^([^=]+)=(.*)$")
+      if not k then return nil, "invalid_env: " .. kv end
+      a.env[k] = v
+    end
+  end
+  a.cwd = absolute(opts.cwd or core.getcwd() or ".")
+  if not a.parent then
+    local me = os.getenv("OVERMIND_MISSION_ID")
+    if me and me ~= "" then a.default_parent = me end
+  end
+  if core.isatty(1) and a.pty then
+    a.rows, a.cols = core.winsize(1)
+  end
+  return a
+end
+
+local function start(opts, words)
+  local a, err = M.request_args(opts, words)
+  if not a then return out.fail(err) end
+  local res, rerr = client.call("run", a)
+  if not res then return out.fail(rerr) end
+  if opts.json then
+    io.stdout:write(json.encode({ id = res.id, name = res.name }), "\n")
+  else
+    out.print("Started mission ", res.id, " (", res.name, ")")
+  end
+  return 0
+end
+
+function M.run(argv)
+  local opts, words = out.parse(argv, 2, M.FLAGS, true)
+  if not opts then return words end
+  return start(opts, words)
+end
+
+function M.claude(argv)
+  if argv[2] ~= "run" then
+    return out.fail("usage: overmind claude run [flags] <prompt...>")
+  end
+  local opts, words = out.parse(argv, 3, M.FLAGS, true)
+  if not opts then return words end
+  opts.provider = "claude"
+  return start(opts, words)
+end
+
+return M

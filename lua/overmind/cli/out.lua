@@ -1,0 +1,42 @@
+-- Printing for commands: results to stdout, `Error: <reason>` to stderr.
+local json = require("overmind.json")
+
+local M = {}
+
+function M.fail(reason, code)
+  io.stderr:write("Error: ", tostring(reason), "\n")
+  return code or 1
+end
+
+function M.print(...)
+  io.stdout:write(...)
+  io.stdout:write("\n")
+end
+
+-- Re-encodes a reply for printing, keeping arrays arrays: the daemon's
+-- `[]` decodes to an empty table, which must print as `[]` again.
+local ARRAY_FIELDS = { children = true, files = true, ids = true,
+                       removed = true, killed = true }
+
+local function fix(v, key)
+  if type(v) ~= "table" then return v end
+  if ARRAY_FIELDS[key] then return json.array(v) end
+  for k, x in pairs(v) do v[k] = fix(x, k) end
+  return v
+end
+
+function M.json(v, is_array)
+  v = fix(v)
+  if is_array then v = json.array(v) end
+  io.stdout:write(json.encode(v), "\n")
+end
+
+-- Parses flags or prints the usage error.
+function M.parse(argv, first, flags, stop_at_positional)
+  local opts, pos = require("overmind.cli.args").parse(argv, first, flags,
+    stop_at_positional)
+  if not opts then return nil, M.fail(pos) end
+  return opts, pos
+end
+
+return M

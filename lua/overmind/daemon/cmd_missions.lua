@@ -1,0 +1,225 @@
+-- Requests that create, list, inspect, stop and remove missions.
+local core = require("overmind.core")
+local check = require("overmind.check")
+local names = require("overmind.names")
+local policy = require("overmind.daemon.policy")
+local providers = require("overmind.providers")
+local runner = require("overmind.daemon.runner")
+local supervisor = require("overmind.daemon.supervisor")
+local view = require("overmind.daemon.view")
+local DEFER = require("overmind.daemon.server").DEFER
+
+local RUN_ARGS = {
+  command = "string?", type = "string?", provider = "string?",
+  model = "string?", name = "string?", cwd = "string?", parent = "string?",
+  default_parent = "string?", restart = "string?",
+  max_restarts = "integer?", max_seconds = "number?", backoff_ms = "integer?",
+  activity_timeout = "number?", timeout = "number?", stop_timeout = "number?",
+  env = "map?", pty = "boolean?", log_max = "integer?",
+  rows = "integer?", cols = "integer?",
+}
+
+return function(D)
+  local H = {}
+  local reg, sup = D.registry, D.sup
+
+  local function new_id()
+    local id
+    repeat id = names.new_id() until not reg:get(id)
+    return id
+  end
+
+  -- Builds and validates a mission record from run arguments.  Types
+  -- `blueprint` and `script` are for the daemon's own callers (`internal`).
+  function D.make_mission(a, internal)
+    local err = check.args(a, RUN_ARGS)
+    if err then return nil, err end
+    local mtype = a.type or "task"
+    local allowed = internal and { task = 1, session = 1, blueprint = 1,
+      script = 1 } or { task = 1, session = 1 }
+    if not allowed[mtype] then return nil, "invalid_type" end
+    local command = (a.command or ""):match("^%s*(.-)%s*$")
+    local provider = a.provider or "raw"
+    if command == "" and not (mtype == "session") then
+      return nil, "empty_command"
+    end
+    local rp = policy.normalize(a.restart or "never")
+    if not rp then return nil, "invalid_restart_policy" end
+    local cwd = a.cwd or D.home
+    local st = core.stat(cwd)
+    if not st or st.type ~= "directory" then return nil, "cwd_not_found" end
+    local parent
+    if a.parent then
+      local p = reg:resolve(a.parent)
+      if not p then return nil, "parent_not_found" end
+      parent = p.id
+    elseif a.default_parent then
+      -- The caller is itself a mission (OVERMIND_MISSION_ID): its child by
+      -- default, unless that mission is gone.
+      local p = reg:get(a.default_parent)
+      parent = p and p.id or nil
+    end
+    if a.name then
+      if not a.name:match("^[%w][%w%._%-]*$") then
+        return nil, "invalid_name"
+      end
+      if reg:name_in_use(a.name, true, supervisor.is_live) then
+        return nil, "name_taken"
+      end
+    end
+    local prov, perr = providers.get(provider, D.home)
+    if not prov then return nil, perr end
+    local m = {
+      id = new_id(),
+      name = a.name or names.new_name(function(n) return reg:name_in_use(n) end),
+      type = mtype,
+      provider = provider,
+      command = command,
+      cwd = cwd,
+      model = a.model,
+      env = a.env or {},
+      pty = a.pty == true,
+      rows = a.rows, cols = a.cols,
+      parent = parent,
+      restart_policy = rp,
+      max_restarts = a.max_restarts or 5,
+      max_seconds = a.max_seconds or 60,
+      backoff_ms = a.backoff_ms or 1000,
+      activity_timeout = (a.activity_timeout or 0) > 0 and a.activity_timeout or nil,
+      timeout = (a.timeout or 0) > 0 and a.timeout or nil,
+      stop_timeout = a.stop_timeout or 10,
+      log_max = a.log_max or (64 << 20),
+      restart_count = 0,
+      created_at = core.time(),
+    }
+    -- Ask the provider now, so a broken one fails `run` instead of
+    -- creating a mission that can only crash.
+    local cmd, berr = providers.call(prov, "build_command", runner.view(m))
+    if not cmd then return nil, berr end
+    if type(cmd) ~= "string" or cmd == "" then
+      return nil, "provider_error: build_command gave no command"
+    end
+    return m
+  end
+
+  -- Registers and starts a mission built by make_mission.
+  function D.launch(m)
+    local ok, err = D.store_dir(m.id)
+    if not ok then return nil, err end
+    reg:add(m)
+    sup:launch(m)
+    return m
+  end
+
+  function H.run(a)
+    if D.shutting_down then return nil, "shutting_down" end
+    local m, err = D.make_mission(a, false)
+    if not m then return nil, err end
+    local ok, lerr = D.launch(m)
+    if not ok then return nil, lerr end
+    return { id = m.id, name = m.name }
+  end
+
+  local function resolve(a)
+    local err = check.args(a, { id = "string" })
+    if err then return nil, err end
+    return reg:resolve(a.id)
+  end
+  D.resolve = resolve
+
+  function H.ps(a)
+    local err = check.args(a, { children = "string?" })
+    if err then return nil, err end
+    local list = reg:list()
+    local idx = view.children_index(list)
+    local now = core.time()
+    local out = {}
+    if a.children then
+      local p, perr = reg:resolve(a.children)
+      if not p then return nil, perr end
+      for _, m in ipairs(list) do
+        if m.parent == p.id then
+          out[#out + 1] = view.mission(m, idx[m.id], now)
+        end
+      end
+    else
+      for i, m in ipairs(list) do out[i] = view.mission(m, idx[m.id], now) end
+    end
+    return require("overmind.json").array(out)
+  end
+
+  function H.info(a)
+    local m, err = resolve(a)
+    if not m then return nil, err end
+    local kids = {}
+    for _, c in ipairs(reg:children(m.id)) do kids[#kids + 1] = c.id end
+    return view.mission(m, kids, core.time())
+  end
+
+  -- Replies once the mission has actually ended (as `docker stop`).
+  function H.stop(a, ctx)
+    local m, err = resolve(a)
+    if not m then return nil, err end
+    local ok, serr = sup:dispatch(m, "stop", function()
+      ctx:reply({ id = m.id, status = supervisor.status(m),
+                  exit_code = m.exit_code })
+    end)
+    if not ok then
+      return nil, serr == "ignored" and "not_running" or serr
+    end
+    return DEFER
+  end
+
+  local function kill_one(m)
+    sup:dispatch(m, "kill")
+  end
+
+  local function kill_tree(m)
+    for _, c in ipairs(reg:children(m.id)) do kill_tree(c) end
+    kill_one(m)
+  end
+
+  function H.kill(a)
+    local err = check.args(a, { id = "string?", cascade = "boolean?",
+                                all = "boolean?" })
+    if err then return nil, err end
+    if a.all then
+      local list = reg:list()
+      local ids = {}
+      -- Newest first, so children go before their parents.
+      for i = #list, 1, -1 do
+        ids[#ids + 1] = list[i].id
+        kill_one(list[i])
+      end
+      return { killed = require("overmind.json").array(ids) }
+    end
+    local m, rerr = reg:resolve(a.id)
+    if not m then return nil, rerr end
+    local id = m.id
+    if a.cascade then kill_tree(m) else kill_one(m) end
+    return { id = id }
+  end
+
+  function H.rm(a)
+    local m, err = resolve(a)
+    if not m then return nil, err end
+    if supervisor.is_live(m) then return nil, "still_running" end
+    D.forget(m)
+    return { id = m.id }
+  end
+
+  function H.prune()
+    local ids = {}
+    for _, m in ipairs(reg:list()) do
+      if not supervisor.is_live(m) then ids[#ids + 1] = m end
+    end
+    local out = {}
+    for i, m in ipairs(ids) do
+      D.forget(m)
+      out[i] = m.id
+    end
+    return { removed = require("overmind.json").array(out) }
+  end
+
+  return H
+end

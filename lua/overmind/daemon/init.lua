@@ -1,0 +1,222 @@
+-- The daemon: one loop, one Lua state, every mission of one OVERMIND_HOME.
+--
+-- Start-up: take the home's lock (a second daemon stops here), remove a
+-- stale socket, load the mission records, recover the missions the last
+-- daemon left live (SPEC §1), listen.  Shutdown (request or SIGTERM/INT):
+-- stop every live mission, save, stop listening, close every handle, and
+-- only then let main.c close the Lua state.
+local core = require("overmind.core")
+local paths = require("overmind.paths")
+local dlog = require("overmind.daemon.dlog")
+local store = require("overmind.daemon.store")
+local registry = require("overmind.daemon.registry")
+local supervisor = require("overmind.daemon.supervisor")
+local server = require("overmind.daemon.server")
+local hub = require("overmind.daemon.hub")
+local runner = require("overmind.daemon.runner")
+
+local M = {}
+
+-- Kills what is left of a lost mission's process group, if it is still
+-- the group we started (the pid and its start time must both match).
+local function reap(m)
+  local pid = m.os_pid
+  if not pid or pid <= 1 then return end
+  if m.os_start then
+    local st = core.proc_starttime(pid)
+    if st ~= m.os_start then
+      -- The leader is gone or the pid was reused; its group may live on
+      -- in grandchildren, which still carry the group id.
+      if core.kill(-pid, 0) and st == nil then core.kill(-pid, "KILL") end
+      return
+    end
+  end
+  core.kill(-pid, "KILL")
+end
+
+local function build(home)
+  local D = {
+    home = home,
+    registry = registry.new(),
+    hub = hub.new(),
+    started_at = core.time(),
+    log = dlog.write,
+  }
+
+  D.runner = runner.new({
+    home = home,
+    env = core.environ(),
+    hub = D.hub,
+    log = dlog.write,
+    save = function(m) D.save(m) end,
+    on_exit = function(m, code, crash) D.sup:dispatch(m, "exit", code, crash) end,
+    on_result = function(m, r) if D.on_result then D.on_result(m, r) end end,
+    on_event = function(m, ev) if D.on_event then D.on_event(m, ev) end end,
+  })
+
+  function D.save(m)
+    if m.state == "killed" then return end
+    local ok, err = store.save(home, m)
+    if not ok then dlog.write("cannot save mission " .. m.id .. ": " .. err) end
+  end
+
+  function D.store_dir(id)
+    local ok, err, code = store.create_dir(home, id)
+    if not ok and code ~= "EEXIST" then return nil, err end
+    return true
+  end
+
+  -- Removes a mission from the table and its files from disk.
+  function D.forget(m)
+    D.runner:close_files(m)
+    D.registry:remove(m)
+    local ok, err = store.remove(home, m)
+    if not ok then dlog.write("cannot remove mission " .. m.id .. ": " .. err) end
+  end
+
+  D.sup = supervisor.new({
+    now = core.time,
+    timer = core.timer,
+    start = function(m) return D.runner:start(m) end,
+    save = D.save,
+    log = function(m, line) D.runner:mark(m, line) end,
+    emit = function(m, ev) D.hub:emit(m, ev) end,
+    final = function(m, how)
+      D.hub:close_all(m, how)
+      D.notify_waiters(m, how)
+      if D.on_final then D.on_final(m, how) end
+    end,
+    remove = D.forget,
+    reap = reap,
+  })
+
+  local handlers = {}
+  for _, mod in ipairs({ "cmd_daemon", "cmd_missions", "cmd_logs",
+                         "cmd_wait" }) do
+    for k, v in pairs(require("overmind.daemon." .. mod)(D)) do
+      handlers[k] = v
+    end
+  end
+  -- Later capabilities register themselves when present.
+  for _, mod in ipairs({ "cmd_session", "cmd_blueprint" }) do
+    local ok, f = pcall(require, "overmind.daemon." .. mod)
+    if ok then
+      for k, v in pairs(f(D)) do handlers[k] = v end
+    elseif not tostring(f):find("module 'overmind.daemon." .. mod ..
+                                "' not found", 1, true) then
+      error(f)
+    end
+  end
+  D.handlers = handlers
+  return D
+end
+
+-- Loads the records the last daemon left and recovers the live ones.
+local function restore(D)
+  local recs = store.load_all(D.home, dlog.write)
+  local lost = {}
+  for _, m in ipairs(recs) do
+    D.registry:add(m)
+    if supervisor.is_live(m) then lost[#lost + 1] = m end
+  end
+  for _, m in ipairs(lost) do
+    dlog.write("mission " .. m.id .. " (" .. m.name .. ") was live: recovering")
+    D.sup:dispatch(m, "lost")
+  end
+  return #recs
+end
+
+function M.shutdown(D, done)
+  if D.shutting_down then
+    table.insert(D.shutdown_waiters, done)
+    return
+  end
+  D.shutting_down = true
+  D.shutdown_waiters = { done }
+  local pending = 0
+  local function finish()
+    dlog.write("daemon stopping")
+    for _, fn in ipairs(D.shutdown_waiters) do fn() end
+    -- Let the replies flush, then stop listening and leave the loop.
+    local t = core.timer()
+    t:start(0, 0, function()
+      t:close()
+      D.server:close()
+      D.server:close_clients()
+      core.unlink(paths.socket(D.home))
+      core.stop()
+    end)
+  end
+  for _, m in ipairs(D.registry:list()) do
+    if supervisor.is_live(m) then
+      pending = pending + 1
+      D.sup:dispatch(m, "stop", function()
+        pending = pending - 1
+        if pending == 0 then finish() end
+      end)
+    end
+  end
+  if pending == 0 then finish() end
+end
+
+function M.main(argv)
+  local home = paths.home()
+  local ok, err = paths.mkdirs(home)
+  if not ok then
+    io.stderr:write("Error: cannot create ", home, ": ", err, "\n")
+    return 1
+  end
+  core.chmod(home, 448) -- 0700: the socket's directory is ours alone
+  paths.mkdirs(paths.missions(home))
+
+  local lock = core.flock(paths.pidfile(home))
+  if not lock then
+    io.stderr:write("Daemon is already running\n")
+    return 1
+  end
+  lock:write(tostring(core.getpid()) .. "\n")
+
+  local foreground = argv and core.isatty(2)
+  dlog.open(paths.daemon_log(home), foreground)
+  core.on_error(function(msg) dlog.write("error: " .. msg) end)
+  core.raise_nofile()
+
+  local D = build(home)
+  D.shutdown = function(done) M.shutdown(D, done) end
+
+  local sock = paths.socket(home)
+  -- We hold the lock, so any socket here is a dead daemon's.
+  core.unlink(sock)
+  local n = restore(D)
+  local srv, lerr = server.listen(sock, D.handlers, dlog.write)
+  if not srv then
+    dlog.write("cannot listen on " .. sock .. ": " .. tostring(lerr))
+    io.stderr:write("Error: cannot listen on ", sock, ": ", tostring(lerr), "\n")
+    return 1
+  end
+  D.server = srv
+  dlog.write(("daemon started (pid %d, version %s, %d missions)")
+    :format(core.getpid(), core.version, n))
+
+  local signals = {}
+  for _, name in ipairs({ "TERM", "INT" }) do
+    signals[#signals + 1] = core.signal(name, function()
+      dlog.write("received SIG" .. name)
+      D.shutdown(function() end)
+    end)
+  end
+  signals[#signals + 1] = core.signal("HUP", function() end)
+
+  core.run()
+
+  for _, s in ipairs(signals) do s:close() end
+  for _, m in ipairs(D.registry:list()) do D.runner:close_files(m) end
+  core.close_loop()
+  dlog.write("daemon stopped")
+  dlog.close()
+  core.unlink(paths.pidfile(home))
+  lock:release()
+  return 0
+end
+
+return M

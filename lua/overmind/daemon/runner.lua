@@ -1,0 +1,187 @@
+-- Runs one attempt of a mission: asks its provider for the command line,
+-- spawns it through the C core, and turns output into log text, events
+-- and the mission's result.  The supervisor owns what happens next.
+local core = require("overmind.core")
+local json = require("overmind.json")
+local paths = require("overmind.paths")
+local providers = require("overmind.providers")
+local envmod = require("overmind.daemon.env")
+
+local M = {}
+local Runner = {}
+Runner.__index = Runner
+
+-- ctx: { home, env (K -> V), hub, log (daemon log function),
+--        save(m), on_exit(m, code, crash), on_event(m, ev) }
+function M.new(ctx)
+  return setmetatable(ctx, Runner)
+end
+
+-- What a provider sees of a mission (SPEC §6).
+function M.view(m)
+  return {
+    id = m.id, name = m.name, command = m.command or "", type = m.type,
+    model = m.model, session_id = m.session_id, cwd = m.cwd,
+    provider = m.provider, resume = m.session_id ~= nil,
+  }
+end
+
+-- The mission's output.log, opened once per daemon lifetime and kept
+-- across restarts so logs accumulate.
+function Runner:log_for(m)
+  m.rt = m.rt or {}
+  if not m.rt.log then
+    local log, err = core.logfile(paths.output_log(m.id, self.home), {
+      max = m.log_max or (64 << 20), keep = 3,
+      on_error = function(msg) self.log("mission " .. m.id .. ": " .. msg) end,
+    })
+    if not log then return nil, err end
+    m.rt.log = log
+  end
+  return m.rt.log
+end
+
+function Runner:events_for(m)
+  if not m.rt.events then
+    local f, err = core.logfile(paths.mission_dir(m.id, self.home) ..
+      "/events.jsonl", {
+      max = m.log_max or (64 << 20), keep = 3,
+      on_error = function(msg) self.log("mission " .. m.id .. ": " .. msg) end,
+    })
+    if not f then return nil, err end
+    m.rt.events = f
+  end
+  return m.rt.events
+end
+
+-- Appends a line of our own (a marker) to the mission's log.
+function Runner:mark(m, line)
+  local log = self:log_for(m)
+  if log then log:writeline(line) end
+end
+
+function Runner:close_files(m)
+  if not m.rt then return end
+  if m.rt.log then m.rt.log:close() end
+  if m.rt.events then m.rt.events:close() end
+  m.rt.log, m.rt.events = nil, nil
+end
+
+-- Remembers what the provider's events say about the mission.
+function Runner:absorb(m, ev)
+  if ev.session_id and ev.type == "system" and m.session_id ~= ev.session_id then
+    m.session_id = ev.session_id
+    self.save(m)
+  elseif ev.type == "result" then
+    local r = {
+      text = ev.text, is_error = ev.is_error == true,
+      duration_ms = ev.duration_ms, cost_usd = ev.cost_usd,
+      num_turns = ev.num_turns, session_id = ev.session_id,
+    }
+    if r.session_id and not m.session_id then m.session_id = r.session_id end
+    m.result = r
+    m.rt.last_result_error = r.is_error
+    self.save(m)
+    if self.on_result then self.on_result(m, r) end
+  end
+end
+
+local function protected(p, fn, ...)
+  local ok, v = pcall(p[fn], ...)
+  if ok then return v end
+  return nil, tostring(v)
+end
+
+-- One batch of lines from the C core (one read).
+function Runner:on_lines(m, prov, lines, decoded)
+  local hub = self.hub
+  if not prov.custom_parse then
+    for _, line in ipairs(lines) do
+      hub:emit(m, { type = "plain", text = line })
+    end
+    return
+  end
+  local out, n = {}, 0
+  for i, line in ipairs(lines) do
+    local raw = decoded and decoded[i] or nil
+    local ev, err = protected(prov, "parse", line, raw)
+    if err then
+      self.log("mission " .. m.id .. ": provider_error: " .. err)
+    end
+    if type(ev) ~= "table" then ev = { type = "plain", text = line } end
+    if raw then ev.raw = raw end
+    self:absorb(m, ev)
+    local text, ferr = protected(prov, "format", ev)
+    if ferr then
+      self.log("mission " .. m.id .. ": provider_error: " .. ferr)
+    elseif type(text) == "string" then
+      n = n + 1
+      out[n] = text
+    end
+    hub:emit(m, raw and line or { type = "plain", text = line })
+    if self.on_event then self.on_event(m, ev) end
+  end
+  if n > 0 and m.rt.log then
+    out[n + 1] = ""
+    m.rt.log:write(table.concat(out, "\n"))
+  end
+end
+
+-- deps.start for the supervisor: returns a run handle or nil, reason.
+function Runner:start(m)
+  local prov, err = providers.get(m.provider, self.home)
+  if not prov then return nil, err end
+  local cmd, berr = providers.call(prov, "build_command", M.view(m))
+  if not cmd then return nil, berr end
+  if type(cmd) ~= "string" or cmd == "" then
+    return nil, "provider_error: build_command gave no command"
+  end
+  local log, lerr = self:log_for(m)
+  if not log then return nil, lerr end
+  local raw_sink = log
+  if prov.custom_parse then
+    raw_sink, lerr = self:events_for(m)
+    if not raw_sink then return nil, lerr end
+  end
+  m.rt.last_result_error = nil
+  local wants = prov.custom_parse or self.hub:wants_lines(m)
+  local proc, serr = core.spawn({
+    file = "/bin/sh",
+    args = { "sh", "-c", cmd },
+    cwd = m.cwd,
+    env = envmod.build(self.env, m, self.home),
+    stdin = m.type == "session" and not m.pty and "pipe" or "null",
+    pty = m.pty and { rows = m.rows or 24, cols = m.cols or 80 } or nil,
+    log = raw_sink,
+    deliver = wants,
+    decode = prov.custom_parse and json.decode_fn or nil,
+    max_line = prov.custom_parse and (16 << 20) or (1 << 20),
+    on_output = function(lines, decoded)
+      self:on_lines(m, prov, lines, decoded)
+    end,
+    on_exit = function(status, signame)
+      local code = status
+      if signame then code = 128 + core.signum(signame) end
+      local crash = m.type == "task" and m.rt.last_result_error == true
+      if crash and code == 0 then code = 1 end
+      self.on_exit(m, code, crash)
+    end,
+  })
+  if not proc then return nil, serr end
+  local pid = proc:pid()
+  local custom = prov.custom_parse
+  local h = {
+    pid = pid,
+    start_time = core.proc_starttime(pid),
+    proc = proc,
+    provider = prov,
+  }
+  function h.kill(_, sig) return proc:kill(sig) end
+  function h.close() proc:close() end
+  function h.idle() return proc:idle() end
+  function h.want_lines(_, on) proc:deliver(custom or on) end
+  function h.write(_, data) return proc:write(data) end
+  return h
+end
+
+return M

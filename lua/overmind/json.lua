@@ -1,0 +1,71 @@
+-- JSON for the protocol and the state files: lua-cjson with two fixes.
+--
+-- lua-cjson 2.1.0 (Debian's) encodes an empty table as `{}`, so a field
+-- that is an array (children, ps) would turn into an object when empty;
+-- `json.array(t)` marks such a value and `encode` writes it as `[]`.
+-- `null` decodes to `json.null` (cjson.null), not nil.
+local cjson = require("cjson").new()
+local safe = require("cjson.safe").new()
+
+local M = {}
+
+M.null = cjson.null
+
+-- The marker is a string no caller can produce: Lua strings from the
+-- outside world (commands, names, output) never reach encode as this exact
+-- value, and cjson writes it as "\u0000[]", which we then replace.
+local EMPTY = "\0[]"
+local EMPTY_JSON = '"\\u0000[]"'
+
+function M.array(t)
+  if t == nil or next(t) == nil then return EMPTY end
+  return t
+end
+
+-- cjson 2.1.0 also escapes every "/" as "\/": valid, but paths print
+-- badly.  Undo it, reading escapes pairwise so "\\/" stays as it is.
+local function unescape_slash(c)
+  if c == "/" then return "/" end
+  return "\\" .. c
+end
+
+function M.encode(v)
+  local s = cjson.encode(v)
+  if s:find(EMPTY_JSON, 1, true) then
+    s = s:gsub('"\\u0000%[%]"', "[]")
+  end
+  if s:find("\\/", 1, true) then
+    s = s:gsub("\\(.)", unescape_slash)
+  end
+  return s
+end
+
+-- lua-cjson 2.1.0 decodes every number as a float; integral values come
+-- back as integers so that 3 prints as 3, not 3.0.
+local tointeger = math.tointeger
+local function integers(v)
+  for k, x in pairs(v) do
+    local t = type(x)
+    if t == "number" then
+      local i = tointeger(x)
+      if i then v[k] = i end
+    elseif t == "table" then
+      integers(x)
+    end
+  end
+  return v
+end
+M.integers = integers
+
+-- Returns the value, or nil and a message; never raises.
+function M.decode(s)
+  local v, err = safe.decode(s)
+  if type(v) == "table" then return integers(v) end
+  if type(v) == "number" then return tointeger(v) or v end
+  return v, err
+end
+
+-- The C decoder itself, for core.spawn{decode = ...}: no Lua in between.
+M.decode_fn = safe.decode
+
+return M
