@@ -85,7 +85,7 @@ static int sys_proc_starttime(lua_State *L) {
   if (p == NULL)
     return om_push_error(L, UV_EINVAL);
   p++;
-  for (int field = 2; field < 22 && p != NULL; field++)
+  for (int field = 3; field < 22 && p != NULL; field++)
     p = strchr(p + 1, ' ');
   if (p == NULL || sscanf(p, " %llu", &start) != 1)
     return om_push_error(L, UV_EINVAL);
