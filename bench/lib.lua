@@ -1,0 +1,67 @@
+-- Helpers for benchmarks: run a command without a shell and time it with
+-- the monotonic clock; medians; a private OVERMIND_HOME.
+local core = require("overmind.core")
+
+local M = {}
+
+-- Runs argv (a table), output to /dev/null unless `capture`; returns
+-- seconds, exit status, output.
+function M.time(argv, opts)
+  opts = opts or {}
+  local env = {}
+  for k, v in pairs(core.environ()) do env[#env + 1] = k .. "=" .. v end
+  for k, v in pairs(opts.env or {}) do env[#env + 1] = k .. "=" .. v end
+  local chunks = {}
+  local status
+  local t0 = core.hrtime()
+  local p = assert(core.spawn({
+    file = argv[1], args = argv, env = env,
+    deliver = opts.capture, tail = 0,
+    on_output = function(lines)
+      for _, l in ipairs(lines) do chunks[#chunks + 1] = l end
+    end,
+    on_exit = function(code) status = code end,
+  }))
+  while status == nil do core.run("once") end
+  local dt = (core.hrtime() - t0) / 1e9
+  p:close()
+  return dt, status, table.concat(chunks, "\n")
+end
+
+function M.median(xs)
+  table.sort(xs)
+  local n = #xs
+  if n % 2 == 1 then return xs[(n + 1) // 2] end
+  return (xs[n // 2] + xs[n // 2 + 1]) / 2
+end
+
+function M.median_time(argv, runs, opts)
+  local xs = {}
+  for i = 1, runs do xs[i] = M.time(argv, opts) end
+  return M.median(xs)
+end
+
+function M.which(name)
+  for dir in (os.getenv("PATH") or ""):gmatch("[^:]+") do
+    local p = dir .. "/" .. name
+    if core.stat(p) then return p end
+  end
+  return name
+end
+
+function M.new_home()
+  local h = io.popen("mktemp -d /tmp/om-bench.XXXXXX"):read("l")
+  core.setenv("OVERMIND_HOME", h)
+  return h
+end
+
+function M.sh(cmd)
+  local p = io.popen(cmd)
+  local out = p:read("a")
+  p:close()
+  return out
+end
+
+function M.ms(s) return string.format("%.2f ms", s * 1000) end
+
+return M
