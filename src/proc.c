@@ -159,7 +159,7 @@ static void on_line(void *ud, const char *line, size_t len) {
  * hands the lines it produced to Lua in one call. */
 static void frame(om_proc_t *p, const char *d, size_t n, int flush) {
   lua_State *L = om_state();
-  int want = p->deliver && p->out_ref != LUA_NOREF && !p->paused;
+  int want = p->deliver && p->out_ref != LUA_NOREF;
   if (want) {
     om_push_ref(L, p->out_ref); /* [fn] */
     lua_createtable(L, 64, 0);  /* [fn, lines] */
@@ -616,10 +616,22 @@ static int proc_deliver(lua_State *L) {
   return 0;
 }
 
-/* Pausing stops handing lines to Lua; output is still logged. */
+/* Pausing stops reading the child's output: it waits in the pipe (and,
+ * once the pipe is full, the child waits) until resumed, so nothing is
+ * lost or processed out of order. */
 static int proc_pause(lua_State *L) {
   om_proc_t *p = check_proc(L, 1);
-  p->paused = lua_isnoneornil(L, 2) ? 1 : lua_toboolean(L, 2);
+  int pause = lua_isnoneornil(L, 2) ? 1 : lua_toboolean(L, 2);
+  p->paused = pause;
+  if (!p->out_open || p->eof)
+    return 0;
+  if (pause && p->reading) {
+    uv_read_stop((uv_stream_t *)&p->out);
+    p->reading = 0;
+  } else if (!pause && !p->reading) {
+    uv_read_start((uv_stream_t *)&p->out, alloc_cb, read_cb);
+    p->reading = 1;
+  }
   return 0;
 }
 

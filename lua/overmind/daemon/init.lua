@@ -49,7 +49,10 @@ local function build(home)
     hub = D.hub,
     log = dlog.write,
     save = function(m) D.save(m) end,
-    on_exit = function(m, code, crash) D.sup:dispatch(m, "exit", code, crash) end,
+    on_exit = function(m, code, crash)
+      if D.on_run_end then D.on_run_end(m) end
+      D.sup:dispatch(m, "exit", code, crash)
+    end,
     on_result = function(m, r) if D.on_result then D.on_result(m, r) end end,
     on_event = function(m, ev) if D.on_event then D.on_event(m, ev) end end,
   })

@@ -72,9 +72,16 @@ function Runner:absorb(m, ev)
   if ev.session_id and ev.type == "system" and m.session_id ~= ev.session_id then
     m.session_id = ev.session_id
     self.save(m)
+  elseif ev.type == "text" and type(ev.text) == "string" then
+    m.rt.last_text = ev.text
   elseif ev.type == "result" then
+    local text = ev.text
+    -- Providers whose result carries no text (codex, gemini): the last
+    -- thing the agent said is its answer.
+    if type(text) ~= "string" then text = m.rt.last_text end
+    m.rt.last_text = nil
     local r = {
-      text = ev.text, is_error = ev.is_error == true,
+      text = text, is_error = ev.is_error == true,
       duration_ms = ev.duration_ms, cost_usd = ev.cost_usd,
       num_turns = ev.num_turns, session_id = ev.session_id,
     }
@@ -168,6 +175,7 @@ function Runner:start(m)
     end,
   })
   if not proc then return nil, serr end
+  m.rt.last_text = nil
   local pid = proc:pid()
   local custom = prov.custom_parse
   local h = {
@@ -181,7 +189,31 @@ function Runner:start(m)
   function h.idle() return proc:idle() end
   function h.want_lines(_, on) proc:deliver(custom or on) end
   function h.write(_, data) return proc:write(data) end
+  -- A session's command may be its first message (claude): sent once.
+  if m.type == "session" and prov.first_message then
+    local first = providers.call(prov, "first_message", M.view(m))
+    if type(first) == "string" and first ~= "" then
+      self:send(m, first)
+    end
+  end
   return h
+end
+
+-- Writes a message to a session's stdin, encoded by its provider, and
+-- records it (`[human] <message>` in the log, a `human` event).
+function Runner:send(m, text)
+  local h = m.rt and m.rt.handle
+  if not h then return nil, "not_running" end
+  local bytes, err = providers.call(h.provider, "encode_message", text)
+  if not bytes then return nil, err end
+  if type(bytes) ~= "string" then
+    return nil, "provider_error: encode_message gave no bytes"
+  end
+  local ok = h:write(bytes)
+  if not ok then return nil, "not_running" end
+  self:mark(m, "[human] " .. text)
+  self.hub:emit(m, { type = "human", text = text })
+  return true
 end
 
 return M

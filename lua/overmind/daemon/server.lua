@@ -86,6 +86,12 @@ function Ctx:abort()
   self:run_cleanup()
 end
 
+-- Lines the client sends while this request streams (attach input) go to
+-- `fn` instead of waiting as further requests.
+function Ctx:on_input(fn)
+  self.input = fn
+end
+
 function Ctx:on_close(fn)
   self.cleanups = self.cleanups or {}
   table.insert(self.cleanups, fn)
@@ -153,6 +159,9 @@ function Session:on_line(line, err)
     self:drop()
     if self.current then self.current:run_cleanup() end
     return
+  end
+  if self.current and self.current.input then
+    return self.current.input(line)
   end
   if self.current then
     self.queue[#self.queue + 1] = line

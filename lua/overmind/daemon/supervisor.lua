@@ -127,6 +127,8 @@ function Sup:arm_stall(m)
   local function check()
     local h = m.rt and m.rt.handle
     if not h or m.state ~= "running" then return end
+    -- A session paused by attach is quiet on purpose.
+    if m.rt.paused then return self:arm(m, "stall", limit, check) end
     local idle = h:idle()
     if idle >= limit then
       self:dispatch(m, "stall")

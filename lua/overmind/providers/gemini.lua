@@ -1,0 +1,52 @@
+-- The gemini provider (SPEC §6): `gemini -p <prompt> --output-format
+-- stream-json`, tasks only.  Events: init (session id), message,
+-- tool_use, tool_result, result.
+local shell = require("overmind.shell")
+
+local M = {}
+
+function M.build_command(m)
+  local b = os.getenv("OVERMIND_GEMINI_BIN")
+  if not b or b == "" then b = "gemini" end
+  local words = { b, "-p", m.command or "", "--output-format", "stream-json" }
+  if m.model and m.model ~= "" then
+    words[#words + 1] = "--model"
+    words[#words + 1] = m.model
+  end
+  return shell.join(words)
+end
+
+function M.parse(line, raw)
+  if type(raw) ~= "table" then return { type = "plain", text = line } end
+  local t = raw.type
+  if t == "init" then
+    return { type = "system", subtype = "init", session_id = raw.session_id }
+  elseif t == "message" then
+    if raw.role == "assistant" then
+      return { type = "text", text = raw.content }
+    end
+    return { type = "user", text = raw.content }
+  elseif t == "tool_use" then
+    return { type = "tool_use", name = raw.tool_name, input = raw.parameters }
+  elseif t == "tool_result" then
+    return { type = "tool_result", content = raw.output,
+             is_error = raw.status ~= "success" }
+  elseif t == "result" then
+    local stats = type(raw.stats) == "table" and raw.stats or {}
+    local err = type(raw.error) == "table" and raw.error.message or nil
+    return { type = "result", is_error = raw.status ~= "success", text = err,
+             duration_ms = stats.duration_ms }
+  end
+  return { type = type(t) == "string" and t or "unknown" }
+end
+
+function M.format(ev)
+  if ev.type == "text" or ev.type == "plain" then return ev.text end
+  if ev.type == "tool_use" then return "[tool] " .. tostring(ev.name) end
+  if ev.type == "result" and ev.is_error then
+    return "[error] " .. tostring(ev.text or "failed")
+  end
+  return nil
+end
+
+return M
