@@ -21,7 +21,7 @@ PKGS     := lua5.4 libuv
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude \
             -I/usr/include/lua5.4
-LDLIBS   := -l:liblua5.4-cjson.a -llua5.4 -luv -lm -ldl -lpthread
+LDLIBS   := -l:liblua5.4-cjson.a -llua5.4 -luv -ledit -lm -ldl -lpthread
 
 SRCS     := $(wildcard src/*.c)
 HDRS     := $(wildcard include/overmind/*.h)

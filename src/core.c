@@ -150,5 +150,6 @@ int luaopen_overmind_core(lua_State *L) {
   om__open_fs(L);
   om__open_sys(L);
   om__open_tty(L);
+  om__open_readline(L);
   return 1;
 }

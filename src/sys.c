@@ -93,12 +93,19 @@ static int sys_proc_starttime(lua_State *L) {
   return 1;
 }
 
+/* The path of this binary.  A binary replaced on disk while we run (a
+ * rebuild under a live daemon) reads as "<path> (deleted)": the path is
+ * what the missions we start should run, so the suffix goes. */
 static int sys_exepath(lua_State *L) {
+  static const char deleted[] = " (deleted)";
   char buf[PATH_MAX];
+  size_t dl = sizeof(deleted) - 1;
   ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
   if (n < 0)
     return om_push_error(L, -errno);
   buf[n] = '\0';
+  if ((size_t)n > dl && strcmp(buf + n - dl, deleted) == 0)
+    buf[n - dl] = '\0';
   lua_pushstring(L, buf);
   return 1;
 }

@@ -3,6 +3,8 @@
 --   overmind daemon            the daemon, in the foreground
 --   overmind -l FILE [ARGS]    run a Lua file with the core available (as
 --                              `lua FILE`; the test suite runs busted so)
+--   overmind __script F ARGS   what a `script` mission runs
+--   overmind __pipeline        what a `blueprint` mission runs
 --   overmind ...               the CLI
 return function(argv)
   local first = argv[1]
@@ -10,6 +12,10 @@ return function(argv)
     return require("overmind.daemon").main(argv)
   elseif first == "-l" then
     return require("overmind.runfile").main(argv)
+  elseif first == "__script" then
+    return require("overmind.script").main(argv)
+  elseif first == "__pipeline" then
+    return require("overmind.pipeline").main(argv)
   end
   return require("overmind.cli").main(argv)
 end

@@ -16,7 +16,7 @@ local RUN_ARGS = {
   max_restarts = "integer?", max_seconds = "number?", backoff_ms = "integer?",
   activity_timeout = "number?", timeout = "number?", stop_timeout = "number?",
   env = "map?", pty = "boolean?", log_max = "integer?",
-  rows = "integer?", cols = "integer?",
+  rows = "integer?", cols = "integer?", display = "string?",
 }
 
 return function(D)
@@ -52,11 +52,15 @@ return function(D)
     if a.parent then
       local p = reg:resolve(a.parent)
       if not p then return nil, "parent_not_found" end
+      -- A mission being stopped gets no new children: a pipeline or script
+      -- racing its own stop must not leave orphans behind.
+      if p.state == "stopping" then return nil, "parent_stopping" end
       parent = p.id
     elseif a.default_parent then
       -- The caller is itself a mission (OVERMIND_MISSION_ID): its child by
       -- default, unless that mission is gone.
       local p = reg:get(a.default_parent)
+      if p and p.state == "stopping" then return nil, "parent_stopping" end
       parent = p and p.id or nil
     end
     if a.name then
@@ -75,6 +79,7 @@ return function(D)
       type = mtype,
       provider = provider,
       command = command,
+      display = a.display,
       cwd = cwd,
       model = a.model,
       env = a.env or {},
@@ -156,16 +161,37 @@ return function(D)
     return view.mission(m, kids, core.time())
   end
 
-  -- Replies once the mission has actually ended (as `docker stop`).
+  -- Live descendants, depth-first (children before their parents).
+  local function live_descendants(m, out)
+    for _, c in ipairs(reg:children(m.id)) do
+      live_descendants(c, out)
+      if supervisor.is_live(c) then out[#out + 1] = c end
+    end
+    return out
+  end
+
+  -- Replies once the mission has actually ended (as `docker stop`).  A
+  -- pipeline or a script is stopped with what it started: itself first
+  -- (so it starts nothing new), then its live descendants.
   function H.stop(a, ctx)
     local m, err = resolve(a)
     if not m then return nil, err end
-    local ok, serr = sup:dispatch(m, "stop", function()
-      ctx:reply({ id = m.id, status = supervisor.status(m),
-                  exit_code = m.exit_code })
-    end)
-    if not ok then
-      return nil, serr == "ignored" and "not_running" or serr
+    if not supervisor.is_live(m) then return nil, "not_running" end
+    local group = { m }
+    if m.type == "blueprint" or m.type == "script" then
+      for _, c in ipairs(live_descendants(m, {})) do group[#group + 1] = c end
+    end
+    local pending = #group
+    local function one_done()
+      pending = pending - 1
+      if pending == 0 then
+        ctx:reply({ id = m.id, status = supervisor.status(m),
+                    exit_code = m.exit_code })
+      end
+    end
+    for _, x in ipairs(group) do
+      local ok = sup:dispatch(x, "stop", one_done)
+      if not ok then one_done() end
     end
     return DEFER
   end

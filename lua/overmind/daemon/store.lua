@@ -9,7 +9,7 @@ local M = {}
 
 -- Fields that make up the record on disk (runtime state lives in m.rt).
 M.FIELDS = {
-  "id", "name", "seq", "type", "provider", "command", "cwd", "model", "env",
+  "id", "name", "seq", "type", "provider", "command", "display", "cwd", "model", "env",
   "pty", "parent", "restart_policy", "max_restarts", "max_seconds",
   "backoff_ms", "activity_timeout", "timeout", "stop_timeout", "log_max",
   "state", "exit_code", "os_pid", "os_start", "restart_count", "backoff_n",

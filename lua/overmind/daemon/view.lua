@@ -41,7 +41,7 @@ function M.mission(m, children, now)
     type = m.type,
     provider = m.provider,
     status = status,
-    command = m.command or "",
+    command = m.display or m.command or "",
     cwd = opt(m.cwd),
     os_pid = opt(m.os_pid),
     exit_code = opt(m.exit_code),
