@@ -190,6 +190,7 @@ function Runner:start(m)
   function h.want_lines(_, on) proc:deliver(custom or on) end
   function h.write(_, data) return proc:write(data) end
   -- A session's command may be its first message (claude): sent once.
+  m.rt.handle = h
   if m.type == "session" and prov.first_message then
     local first = providers.call(prov, "first_message", M.view(m))
     if type(first) == "string" and first ~= "" then
