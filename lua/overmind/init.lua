@@ -13,6 +13,16 @@ local om = {}
 
 local conn
 
+-- JSON null arrives as json.null; a script expects nil.
+local null = require("overmind.json").null
+local function denull(v)
+  if type(v) ~= "table" then return v end
+  for k, x in pairs(v) do
+    if x == null then v[k] = nil else denull(x) end
+  end
+  return v
+end
+
 local function call(cmd, args)
   for attempt = 1, 2 do
     if not conn then
@@ -21,7 +31,7 @@ local function call(cmd, args)
       conn = c
     end
     local res, err = client.request(conn, cmd, args)
-    if res ~= nil then return res end
+    if res ~= nil then return denull(res) end
     if err ~= "daemon connection lost" or attempt == 2 then error(err, 3) end
     conn:close()
     conn = nil -- the daemon restarted: reconnect once
