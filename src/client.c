@@ -157,6 +157,15 @@ static int client_recv(lua_State *L) {
   }
 }
 
+/* c:take() -> the bytes received but not yet returned by recv (a client
+ * that switches to copying the raw stream starts with these). */
+static int client_take(lua_State *L) {
+  om_client_t *c = check_client(L, 1);
+  lua_pushlstring(L, c->buf ? c->buf : "", c->len);
+  c->len = 0;
+  return 1;
+}
+
 static int client_fd(lua_State *L) {
   om_client_t *c = check_client(L, 1);
   lua_pushinteger(L, c->fd);
@@ -192,6 +201,7 @@ void om__open_client(lua_State *L) {
   static const luaL_Reg methods[] = {{"send", client_send},
                                      {"recv", client_recv},
                                      {"fd", client_fd},
+                                     {"take", client_take},
                                      {"shutdown", client_shutdown},
                                      {"close", client_close},
                                      {NULL, NULL}};

@@ -151,5 +151,6 @@ int luaopen_overmind_core(lua_State *L) {
   om__open_sys(L);
   om__open_tty(L);
   om__open_readline(L);
+  om__open_json(L);
   return 1;
 }

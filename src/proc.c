@@ -9,7 +9,12 @@
  *     tail = 65536,                    -- bytes of output kept in memory
  *     max_line = 1 << 20,              -- longer lines are cut
  *     deliver = false,                 -- hand lines to Lua (see below)
- *     decode = cjson_safe.decode,      -- decode lines that look like JSON
+ *     json_lines = true,               -- false: a decoded line's text is
+ *                                      -- not copied (its entry is false)
+ *     decode = true,                   -- decode lines that look like JSON
+ *                                      -- (true: src/json.c; or a function)
+ *     fields = { type = true, ... },   -- with decode = true: build only
+ *                                      -- these members (see json.h)
  *     on_output = function(lines, decoded) end,
  *     on_exit = function(exit_status, signal_name) end,
  *   }
@@ -26,6 +31,7 @@
  * and the end of output arrive in either order.  Grandchildren that keep
  * the pipe open do not hold the mission up. */
 #include "overmind/core.h"
+#include "overmind/json.h"
 #include "overmind/lines.h"
 #include "overmind/logfile.h"
 
@@ -39,10 +45,15 @@
 #include <unistd.h>
 
 #define PROC_MT "overmind.process"
-#define READ_BUF (256 * 1024)
+#define READ_BUF (128 * 1024)
 #define DRAIN_MAX (16 * 1024 * 1024)
+/* libuv reads a readable pipe up to 32 times per loop turn; a flooding
+ * mission would hog the loop (and its subscribers' sockets, which are only
+ * written between turns).  Past this many bytes in a turn, a mission's
+ * reading pauses until the turn ends. */
+#define BURST_MAX (128 * 1024)
 
-typedef struct {
+typedef struct om_proc {
   uv_process_t proc;
   uv_pipe_t out; /* read end of stdout+stderr, or the PTY master */
   uv_pipe_t in;  /* stdin pipe (not used with a PTY: `out` is writable) */
@@ -56,12 +67,18 @@ typedef struct {
   int64_t exit_status;
   int term_signal;
   int deliver;
+  int decode;     /* decode lines that look like JSON objects */
+  size_t burst;   /* bytes read since the loop last let others run */
+  int throttled;  /* reading paused until the end of this loop turn */
+  struct om_proc *next_throttled;
+  int json_lines; /* also hand over the text of decoded lines */
   int paused;
   uint64_t last_output; /* loop time of the last read, ms */
   int64_t bytes;
   int64_t lines;
   om_logfile_t *log;
   int log_ref;
+  om_json_fields_t *fields; /* what to build of decoded lines (NULL: all) */
   int self_ref, out_ref, exit_ref, decode_ref;
   /* bounded tail of raw output, a ring */
   char *tail;
@@ -71,6 +88,63 @@ typedef struct {
 } om_proc_t;
 
 static char read_buf[READ_BUF];
+
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+/* Missions whose reading is paused for fairness; one check handle resumes
+ * them after the loop's poll phase, once everyone else had their turn. */
+static om_proc_t *throttled_head;
+static uv_check_t resume_check;
+static int resume_check_ready;
+
+static void resume_throttled(uv_check_t *h) {
+  om_proc_t *p = throttled_head;
+  throttled_head = NULL;
+  uv_check_stop(h);
+  while (p != NULL) {
+    om_proc_t *next = p->next_throttled;
+    p->next_throttled = NULL;
+    p->throttled = 0;
+    p->burst = 0;
+    if (p->out_open && !p->eof && !p->paused && !p->reading) {
+      uv_read_start((uv_stream_t *)&p->out, alloc_cb, read_cb);
+      p->reading = 1;
+    }
+    p = next;
+  }
+}
+
+static void throttle(om_proc_t *p) {
+  if (p->throttled)
+    return;
+  if (!resume_check_ready) {
+    uv_check_init(om_loop(), &resume_check);
+    uv_unref((uv_handle_t *)&resume_check);
+    resume_check_ready = 1;
+  }
+  uv_read_stop((uv_stream_t *)&p->out);
+  p->reading = 0;
+  p->throttled = 1;
+  p->next_throttled = throttled_head;
+  throttled_head = p;
+  uv_check_start(&resume_check, resume_throttled);
+}
+
+/* A process going away must leave the throttled list. */
+static void unthrottle(om_proc_t *p) {
+  om_proc_t **pp = &throttled_head;
+  while (*pp != NULL) {
+    if (*pp == p) {
+      *pp = p->next_throttled;
+      break;
+    }
+    pp = &(*pp)->next_throttled;
+  }
+  p->next_throttled = NULL;
+  p->throttled = 0;
+}
 
 static om_proc_t *check_proc(lua_State *L, int i) {
   return luaL_checkudata(L, i, PROC_MT);
@@ -85,6 +159,8 @@ static void handle_closed(uv_handle_t *h) {
     om_unref(L, &p->decode_ref);
     om_unref(L, &p->log_ref);
     p->log = NULL;
+    om_json_fields_free(L, p->fields);
+    p->fields = NULL;
     om_unref(L, &p->self_ref);
   }
 }
@@ -132,27 +208,42 @@ static void on_line(void *ud, const char *line, size_t len) {
     return;
   L = om_state();
   p->batch_n++;
-  lua_pushlstring(L, line, len);
-  lua_rawseti(L, p->batch_lines, p->batch_n);
   if (p->batch_decoded) {
     size_t i = 0;
     int decoded = 0;
     while (i < len && (line[i] == ' ' || line[i] == '\t'))
       i++;
-    if (i < len && line[i] == '{' && om_push_ref(L, p->decode_ref)) {
-      lua_pushlstring(L, line, len);
-      if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1)) {
-        lua_rawseti(L, p->batch_decoded, p->batch_n);
-        decoded = 1;
-      } else {
-        lua_pop(L, 1);
+    if (i < len && line[i] == '{') {
+      if (p->decode_ref == LUA_NOREF) {
+        /* The built-in decoder: no Lua call per line. */
+        if (om_json_decode_fields(L, line + i, len - i, p->fields, NULL)) {
+          lua_rawseti(L, p->batch_decoded, p->batch_n);
+          decoded = 1;
+        }
+      } else if (om_push_ref(L, p->decode_ref)) {
+        lua_pushlstring(L, line, len);
+        if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1)) {
+          lua_rawseti(L, p->batch_decoded, p->batch_n);
+          decoded = 1;
+        } else {
+          lua_pop(L, 1);
+        }
       }
     }
     if (!decoded) {
       lua_pushboolean(L, 0);
       lua_rawseti(L, p->batch_decoded, p->batch_n);
     }
+    /* A decoded line's text is only copied into Lua when someone wants it
+     * verbatim (subscribers): most of the cost of a line is its objects. */
+    if (decoded && !p->json_lines) {
+      lua_pushboolean(L, 0);
+      lua_rawseti(L, p->batch_lines, p->batch_n);
+      return;
+    }
   }
+  lua_pushlstring(L, line, len);
+  lua_rawseti(L, p->batch_lines, p->batch_n);
 }
 
 /* Runs `feed` (framing new bytes, or flushing the last partial line) and
@@ -164,7 +255,7 @@ static void frame(om_proc_t *p, const char *d, size_t n, int flush) {
     om_push_ref(L, p->out_ref); /* [fn] */
     lua_createtable(L, 64, 0);  /* [fn, lines] */
     p->batch_lines = lua_gettop(L);
-    if (p->decode_ref != LUA_NOREF) {
+    if (p->decode) {
       lua_createtable(L, 64, 0); /* [fn, lines, decoded] */
       p->batch_decoded = lua_gettop(L);
     }
@@ -194,6 +285,7 @@ static void consume(om_proc_t *p, const char *d, size_t n) {
 }
 
 static void close_out(om_proc_t *p) {
+  unthrottle(p);
   if (p->out_open) {
     p->out_open = 0;
     p->reading = 0;
@@ -248,6 +340,9 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   om_proc_t *p = s->data;
   if (nread > 0) {
     consume(p, buf->base, (size_t)nread);
+    p->burst += (size_t)nread;
+    if (p->burst >= BURST_MAX && p->reading && p->out_open)
+      throttle(p);
     return;
   }
   if (nread == 0)
@@ -412,6 +507,8 @@ static int proc_spawn(lua_State *L) {
   p->pty = rows > 0;
   p->deliver = lua_getfield(L, 1, "deliver") != LUA_TNIL && lua_toboolean(L, -1);
   lua_pop(L, 1);
+  p->json_lines = lua_getfield(L, 1, "json_lines") == LUA_TNIL || lua_toboolean(L, -1);
+  lua_pop(L, 1);
   p->tail_cap = (size_t)int_field(L, 1, "tail", 64 * 1024);
   om_lines_init(&p->framer, (size_t)int_field(L, 1, "max_line", 1 << 20), 1);
   if (p->tail_cap > 0) {
@@ -428,7 +525,18 @@ static int proc_spawn(lua_State *L) {
   }
   p->out_ref = ref_field(L, 1, "on_output", LUA_TFUNCTION);
   p->exit_ref = ref_field(L, 1, "on_exit", LUA_TFUNCTION);
-  p->decode_ref = ref_field(L, 1, "decode", LUA_TFUNCTION);
+  /* decode = true: the built-in decoder; a function: that decoder. */
+  lua_getfield(L, 1, "decode");
+  if (lua_isfunction(L, -1)) {
+    p->decode = 1;
+    p->decode_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  } else {
+    p->decode = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
+  if (lua_getfield(L, 1, "fields") == LUA_TTABLE && p->decode_ref == LUA_NOREF)
+    p->fields = om_json_fields_new(L, -1);
+  lua_pop(L, 1);
 
   /* Output channel: a pipe whose write end is the child's stdout and
    * stderr, or a PTY whose slave is all three of its stdio. */
@@ -528,6 +636,8 @@ static int proc_spawn(lua_State *L) {
   return 1;
 
 fail:
+  om_json_fields_free(L, p->fields);
+  p->fields = NULL;
   if (fds[0] >= 0)
     close(fds[0]);
   if (fds[1] >= 0)
@@ -616,6 +726,12 @@ static int proc_deliver(lua_State *L) {
   return 0;
 }
 
+static int proc_json_lines(lua_State *L) {
+  om_proc_t *p = check_proc(L, 1);
+  p->json_lines = lua_toboolean(L, 2);
+  return 0;
+}
+
 /* Pausing stops reading the child's output: it waits in the pipe (and,
  * once the pipe is full, the child waits) until resumed, so nothing is
  * lost or processed out of order. */
@@ -628,7 +744,7 @@ static int proc_pause(lua_State *L) {
   if (pause && p->reading) {
     uv_read_stop((uv_stream_t *)&p->out);
     p->reading = 0;
-  } else if (!pause && !p->reading) {
+  } else if (!pause && !p->reading && !p->throttled) {
     uv_read_start((uv_stream_t *)&p->out, alloc_cb, read_cb);
     p->reading = 1;
   }
@@ -723,7 +839,8 @@ void om__open_proc(lua_State *L) {
   static const luaL_Reg methods[] = {
       {"pid", proc_pid},     {"kill", proc_kill},
       {"write", proc_write}, {"close_stdin", proc_close_stdin},
-      {"deliver", proc_deliver}, {"pause", proc_pause},
+      {"deliver", proc_deliver}, {"json_lines", proc_json_lines},
+      {"pause", proc_pause},
       {"idle", proc_idle},   {"stats", proc_stats},
       {"tail", proc_tail},   {"resize", proc_resize},
       {"close", proc_close}, {NULL, NULL}};

@@ -47,6 +47,17 @@ function M.request_args(opts, words)
       a.env[k] = v
     end
   end
+  -- The agent executables the user chose in this shell travel with the
+  -- mission: a daemon started earlier, from another environment, must
+  -- still run the stand-in the user just exported.
+  for _, k in ipairs({ "OVERMIND_CLAUDE_BIN", "OVERMIND_CODEX_BIN",
+                       "OVERMIND_GEMINI_BIN" }) do
+    local v = os.getenv(k)
+    if v and v ~= "" and not (a.env and a.env[k]) then
+      a.env = a.env or {}
+      a.env[k] = v
+    end
+  end
   a.cwd = absolute(opts.cwd or core.getcwd() or ".")
   if not a.parent then
     local me = os.getenv("OVERMIND_MISSION_ID")

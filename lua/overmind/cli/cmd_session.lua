@@ -59,12 +59,16 @@ function M.subscribe(argv)
     c:close()
     return out.fail(rerr)
   end
-  -- Events arrive as JSON lines; print them as they are.
-  while true do
-    local line = c:recv(-1)
-    if not line then break end
-    if not io.stdout:write(line, "\n") then break end
-    io.stdout:flush()
+  -- Events arrive as JSON lines, already in their final form: copy the
+  -- bytes through in large reads (a subscriber that keeps up is never
+  -- dropped by the daemon's bound on what a slow reader may owe).
+  local core = require("overmind.core")
+  local fd = c:fd()
+  local chunk = c:take()
+  if chunk == "" then chunk = core.read(fd, 65536) end
+  while chunk and chunk ~= "" do
+    if not core.write(1, chunk) then break end
+    chunk = core.read(fd, 65536)
   end
   c:close()
   return 0

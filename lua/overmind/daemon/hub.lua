@@ -83,6 +83,16 @@ function Hub:emit(m, ev)
   end
 end
 
+-- A batch of ready JSON lines (without newlines), one write per reader.
+function Hub:emit_lines(m, lines)
+  local subs = m.rt and m.rt.subscribers
+  if not subs or next(subs) == nil or #lines == 0 then return end
+  local chunk = table.concat(lines, "\n")
+  for ctx in pairs(subs) do
+    if not ctx:send(chunk) then subs[ctx] = nil end
+  end
+end
+
 -- The mission is final (or gone): every stream ends.
 function Hub:close_all(m, status)
   local rt = m.rt

@@ -163,6 +163,9 @@ function M.shutdown(D, done)
 end
 
 function M.main(argv)
+  -- Output batches make short-lived garbage: the generational collector
+  -- keeps that cheap and the heap small.
+  collectgarbage("generational")
   local home = paths.home()
   local ok, err = paths.mkdirs(home)
   if not ok then

@@ -23,6 +23,7 @@ function M.view(m)
     id = m.id, name = m.name, command = m.command or "", type = m.type,
     model = m.model, session_id = m.session_id, cwd = m.cwd,
     provider = m.provider, resume = m.session_id ~= nil,
+    env = m.env or {},
   }
 end
 
@@ -99,39 +100,60 @@ local function protected(p, fn, ...)
   return nil, tostring(v)
 end
 
--- One batch of lines from the C core (one read).
+-- One batch of lines from the C core (one read).  This is the hot path of
+-- an agent that chatters: the provider runs in one protected call per
+-- batch (a line that makes it raise is logged and skipped, and the batch
+-- goes on from the next line), log text is written once per batch, and
+-- subscribers get one write per batch.
 function Runner:on_lines(m, prov, lines, decoded)
   local hub = self.hub
+  local subs = hub:wants_lines(m)
+  local n_lines = #lines
   if not prov.custom_parse then
-    for _, line in ipairs(lines) do
-      hub:emit(m, { type = "plain", text = line })
+    if subs then
+      local evs = {}
+      for i = 1, n_lines do evs[i] = json.encode({ type = "plain", text = lines[i] }) end
+      hub:emit_lines(m, evs)
     end
     return
   end
+  local parse, format = prov.parse, prov.format
+  local on_event = self.on_event
   local out, n = {}, 0
-  for i, line in ipairs(lines) do
-    local raw = decoded and decoded[i] or nil
-    local ev, err = protected(prov, "parse", line, raw)
-    if err then
-      self.log("mission " .. m.id .. ": provider_error: " .. err)
+  local evs = subs and {} or nil
+  local i = 0
+  local function run()
+    while i < n_lines do
+      i = i + 1
+      local raw = decoded and decoded[i] or nil
+      local line = lines[i] or nil
+      local ev = parse(line, raw)
+      if type(ev) ~= "table" then ev = { type = "plain", text = line } end
+      if raw then ev.raw = raw end
+      local t = ev.type
+      if t == "result" or t == "system" or t == "text" then self:absorb(m, ev) end
+      local text = format(ev)
+      if type(text) == "string" then
+        n = n + 1
+        out[n] = text
+      end
+      if evs then
+        evs[#evs + 1] = raw and line or json.encode({ type = "plain", text = line })
+      end
+      if on_event then on_event(m, ev) end
     end
-    if type(ev) ~= "table" then ev = { type = "plain", text = line } end
-    if raw then ev.raw = raw end
-    self:absorb(m, ev)
-    local text, ferr = protected(prov, "format", ev)
-    if ferr then
-      self.log("mission " .. m.id .. ": provider_error: " .. ferr)
-    elseif type(text) == "string" then
-      n = n + 1
-      out[n] = text
+  end
+  while i < n_lines do
+    local ok, err = pcall(run)
+    if not ok then
+      self.log("mission " .. m.id .. ": provider_error: " .. tostring(err))
     end
-    hub:emit(m, raw and line or { type = "plain", text = line })
-    if self.on_event then self.on_event(m, ev) end
   end
   if n > 0 and m.rt.log then
     out[n + 1] = ""
     m.rt.log:write(table.concat(out, "\n"))
   end
+  if evs and #evs > 0 then hub:emit_lines(m, evs) end
 end
 
 -- deps.start for the supervisor: returns a run handle or nil, reason.
@@ -151,7 +173,7 @@ function Runner:start(m)
     if not raw_sink then return nil, lerr end
   end
   m.rt.last_result_error = nil
-  local wants = prov.custom_parse or self.hub:wants_lines(m)
+  local wants = self.hub:wants_lines(m)
   local proc, serr = core.spawn({
     file = "/bin/sh",
     args = { "sh", "-c", cmd },
@@ -160,8 +182,10 @@ function Runner:start(m)
     stdin = m.type == "session" and not m.pty and "pipe" or "null",
     pty = m.pty and { rows = m.rows or 24, cols = m.cols or 80 } or nil,
     log = raw_sink,
-    deliver = wants,
-    decode = prov.custom_parse and json.decode_fn or nil,
+    deliver = prov.custom_parse or wants,
+    decode = prov.custom_parse or nil,
+    fields = prov.fields,
+    json_lines = wants or not prov.builtin,
     max_line = prov.custom_parse and (16 << 20) or (1 << 20),
     on_output = function(lines, decoded)
       self:on_lines(m, prov, lines, decoded)
@@ -187,7 +211,10 @@ function Runner:start(m)
   function h.kill(_, sig) return proc:kill(sig) end
   function h.close() proc:close() end
   function h.idle() return proc:idle() end
-  function h.want_lines(_, on) proc:deliver(custom or on) end
+  function h.want_lines(_, on)
+    proc:deliver(custom or on)
+    proc:json_lines(on or not prov.builtin)
+  end
   function h.write(_, data) return proc:write(data) end
   -- A session's command may be its first message (claude): sent once.
   m.rt.handle = h

@@ -4,22 +4,19 @@
 -- resumes its conversation with --resume <session_id>.
 local json = require("overmind.json")
 local shell = require("overmind.shell")
+local common = require("overmind.providers.common")
 
 local M = {}
-
-local function bin()
-  local b = os.getenv("OVERMIND_CLAUDE_BIN")
-  if b and b ~= "" then return b end
-  return "claude"
-end
 
 function M.build_command(m)
   local words
   if m.type == "session" then
-    words = { bin(), "-p", "--input-format", "stream-json",
+    words = { common.executable(m, "OVERMIND_CLAUDE_BIN", "claude"), "-p",
+              "--input-format", "stream-json",
               "--output-format", "stream-json", "--verbose" }
   else
-    words = { bin(), "-p", m.command or "", "--output-format", "stream-json",
+    words = { common.executable(m, "OVERMIND_CLAUDE_BIN", "claude"), "-p",
+              m.command or "", "--output-format", "stream-json",
               "--verbose" }
   end
   if m.model and m.model ~= "" then
@@ -65,6 +62,17 @@ local function num(v)
   if type(v) == "number" then return math.tointeger(v) or v end
   return nil
 end
+
+-- The members of a stream-json line that parse() reads.  The C core
+-- decodes only these (the rest of a line -- usage, uuids, model names --
+-- is parsed and dropped), which is most of the cost of a chatty agent.
+-- `raw` is the line decoded to this extent.
+M.fields = {
+  type = true, subtype = true, session_id = true,
+  message = { content = true },
+  result = true, is_error = true, duration_ms = true, num_turns = true,
+  total_cost_usd = true, cost_usd = true,
+}
 
 -- One stream-json line -> event.  `raw` is the line decoded in C (nil when
 -- the line is not JSON: then it is plain text).

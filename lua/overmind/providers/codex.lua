@@ -3,12 +3,12 @@
 -- command executions are tool lines; turn.completed / turn.failed is the
 -- result.
 local shell = require("overmind.shell")
+local common = require("overmind.providers.common")
 
 local M = {}
 
 function M.build_command(m)
-  local b = os.getenv("OVERMIND_CODEX_BIN")
-  if not b or b == "" then b = "codex" end
+  local b = common.executable(m, "OVERMIND_CODEX_BIN", "codex")
   local words = { b, "exec", "--json" }
   if m.model and m.model ~= "" then
     words[#words + 1] = "--model"
@@ -17,6 +17,13 @@ function M.build_command(m)
   words[#words + 1] = m.command or ""
   return shell.join(words)
 end
+
+-- The members parse() reads; the C core builds only these.
+M.fields = {
+  type = true, thread_id = true, usage = true,
+  item = { type = true, text = true, command = true },
+  error = { message = true },
+}
 
 function M.parse(line, raw)
   if type(raw) ~= "table" then return { type = "plain", text = line } end

@@ -2,12 +2,12 @@
 -- stream-json`, tasks only.  Events: init (session id), message,
 -- tool_use, tool_result, result.
 local shell = require("overmind.shell")
+local common = require("overmind.providers.common")
 
 local M = {}
 
 function M.build_command(m)
-  local b = os.getenv("OVERMIND_GEMINI_BIN")
-  if not b or b == "" then b = "gemini" end
+  local b = common.executable(m, "OVERMIND_GEMINI_BIN", "gemini")
   local words = { b, "-p", m.command or "", "--output-format", "stream-json" }
   if m.model and m.model ~= "" then
     words[#words + 1] = "--model"
@@ -15,6 +15,13 @@ function M.build_command(m)
   end
   return shell.join(words)
 end
+
+-- The members parse() reads; the C core builds only these.
+M.fields = {
+  type = true, session_id = true, role = true, content = true,
+  tool_name = true, parameters = true, output = true, status = true,
+  stats = { duration_ms = true }, error = { message = true },
+}
 
 function M.parse(line, raw)
   if type(raw) ~= "table" then return { type = "plain", text = line } end

@@ -21,6 +21,9 @@ local function complete(p, name)
     return nil, "provider_error: provider '" .. name ..
       "' has no build_command function"
   end
+  if p.fields ~= nil and type(p.fields) ~= "table" then
+    return nil, "provider_error: provider '" .. name .. "': fields must be a table"
+  end
   for _, f in ipairs({ "parse", "format", "encode_message" }) do
     if p[f] ~= nil and type(p[f]) ~= "function" then
       return nil, "provider_error: provider '" .. name .. "': " .. f ..
@@ -71,6 +74,7 @@ function M.get(name, home)
   if not ok then return nil, "provider_error: " .. tostring(p) end
   local out, err = complete(p, name)
   if not out then return nil, err end
+  out.builtin = true -- ours: parse() never needs a decoded line's text
   cache[name] = { provider = out }
   return out
 end

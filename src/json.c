@@ -1,0 +1,615 @@
+/* A JSON decoder that builds Lua values directly, for the hot path: every
+ * line an agent prints in stream-json is decoded here (from src/proc.c,
+ * without a Lua call per line) and handed to the provider as a table.
+ *
+ *   core.json_decode(s) -> value | nil, "invalid JSON at byte <n>"
+ *
+ * Compared with lua-cjson 2.1.0 it copies no string without escapes (they
+ * are pushed straight from the input), returns integers as Lua integers,
+ * and keeps `null` as cjson does (a NULL light userdata, equal to
+ * cjson.null), so the two mix freely. */
+#include "overmind/json.h"
+#include "overmind/core.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DEPTH 128
+
+typedef struct {
+  lua_State *L;
+  const char *p;
+  const char *end;
+  const char *start;
+  char *buf; /* scratch for strings with escapes */
+  size_t cap;
+  int depth;
+} dec_t;
+
+/* A field selection (see om_json_fields_new): which members of an object
+ * to build; the others are parsed, validated and dropped without
+ * creating a Lua value. */
+struct om_json_fields {
+  int n;
+  struct {
+    char *key;
+    size_t len;
+    int ref;                      /* the key as an interned Lua string */
+    struct om_json_fields *child; /* NULL: the whole value */
+  } item[];
+};
+
+static int value(dec_t *d);
+static int value_sel(dec_t *d, const om_json_fields_t *sel);
+static int skip_value(dec_t *d);
+
+static void skip_ws(dec_t *d) {
+  while (d->p < d->end) {
+    char c = *d->p;
+    if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+      return;
+    d->p++;
+  }
+}
+
+static int grow(dec_t *d, size_t need) {
+  size_t cap;
+  char *nb;
+  if (need <= d->cap)
+    return 1;
+  cap = d->cap ? d->cap : 256;
+  while (cap < need)
+    cap *= 2;
+  nb = realloc(d->buf, cap);
+  if (nb == NULL)
+    return 0;
+  d->buf = nb;
+  d->cap = cap;
+  return 1;
+}
+
+static int hex4(const char *p, unsigned *out) {
+  unsigned v = 0;
+  for (int i = 0; i < 4; i++) {
+    char c = p[i];
+    v <<= 4;
+    if (c >= '0' && c <= '9')
+      v |= (unsigned)(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      v |= (unsigned)(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F')
+      v |= (unsigned)(c - 'A' + 10);
+    else
+      return 0;
+  }
+  *out = v;
+  return 1;
+}
+
+static size_t utf8(char *o, unsigned cp) {
+  if (cp < 0x80) {
+    o[0] = (char)cp;
+    return 1;
+  }
+  if (cp < 0x800) {
+    o[0] = (char)(0xC0 | (cp >> 6));
+    o[1] = (char)(0x80 | (cp & 0x3F));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    o[0] = (char)(0xE0 | (cp >> 12));
+    o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[2] = (char)(0x80 | (cp & 0x3F));
+    return 3;
+  }
+  o[0] = (char)(0xF0 | (cp >> 18));
+  o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+  o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+  o[3] = (char)(0x80 | (cp & 0x3F));
+  return 4;
+}
+
+/* At the opening quote: pushes the string. */
+static int string(dec_t *d) {
+  const char *s = ++d->p;
+  size_t n = 0;
+  /* Fast path: no escape before the closing quote. */
+  while (d->p < d->end) {
+    unsigned char c = (unsigned char)*d->p;
+    if (c == '"') {
+      lua_pushlstring(d->L, s, (size_t)(d->p - s));
+      d->p++;
+      return 1;
+    }
+    if (c == '\\')
+      break;
+    if (c < 0x20)
+      return 0;
+    d->p++;
+  }
+  if (d->p >= d->end)
+    return 0;
+  /* Slow path: copy what we passed, then decode escapes. */
+  n = (size_t)(d->p - s);
+  if (!grow(d, n + 64))
+    return 0;
+  memcpy(d->buf, s, n);
+  while (d->p < d->end) {
+    unsigned char c = (unsigned char)*d->p;
+    if (!grow(d, n + 8))
+      return 0;
+    if (c == '"') {
+      lua_pushlstring(d->L, d->buf, n);
+      d->p++;
+      return 1;
+    }
+    if (c < 0x20)
+      return 0;
+    if (c != '\\') {
+      d->buf[n++] = (char)c;
+      d->p++;
+      continue;
+    }
+    if (d->p + 1 >= d->end)
+      return 0;
+    c = (unsigned char)d->p[1];
+    d->p += 2;
+    switch (c) {
+    case '"': d->buf[n++] = '"'; break;
+    case '\\': d->buf[n++] = '\\'; break;
+    case '/': d->buf[n++] = '/'; break;
+    case 'b': d->buf[n++] = '\b'; break;
+    case 'f': d->buf[n++] = '\f'; break;
+    case 'n': d->buf[n++] = '\n'; break;
+    case 'r': d->buf[n++] = '\r'; break;
+    case 't': d->buf[n++] = '\t'; break;
+    case 'u': {
+      unsigned cp, lo;
+      if (d->end - d->p < 4 || !hex4(d->p, &cp))
+        return 0;
+      d->p += 4;
+      if (cp >= 0xD800 && cp <= 0xDBFF) {
+        /* A high surrogate wants its low half. */
+        if (d->end - d->p >= 6 && d->p[0] == '\\' && d->p[1] == 'u' &&
+            hex4(d->p + 2, &lo) && lo >= 0xDC00 && lo <= 0xDFFF) {
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          d->p += 6;
+        } else {
+          cp = 0xFFFD;
+        }
+      } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+        cp = 0xFFFD;
+      }
+      n += utf8(d->buf + n, cp);
+      break;
+    }
+    default:
+      return 0;
+    }
+  }
+  return 0;
+}
+
+static int number(dec_t *d) {
+  const char *s = d->p;
+  int is_float = 0;
+  if (d->p < d->end && *d->p == '-')
+    d->p++;
+  if (d->p >= d->end)
+    return 0;
+  if (*d->p == '0') {
+    d->p++;
+  } else if (*d->p >= '1' && *d->p <= '9') {
+    while (d->p < d->end && *d->p >= '0' && *d->p <= '9')
+      d->p++;
+  } else {
+    return 0;
+  }
+  if (d->p < d->end && *d->p == '.') {
+    is_float = 1;
+    d->p++;
+    if (d->p >= d->end || *d->p < '0' || *d->p > '9')
+      return 0;
+    while (d->p < d->end && *d->p >= '0' && *d->p <= '9')
+      d->p++;
+  }
+  if (d->p < d->end && (*d->p == 'e' || *d->p == 'E')) {
+    is_float = 1;
+    d->p++;
+    if (d->p < d->end && (*d->p == '+' || *d->p == '-'))
+      d->p++;
+    if (d->p >= d->end || *d->p < '0' || *d->p > '9')
+      return 0;
+    while (d->p < d->end && *d->p >= '0' && *d->p <= '9')
+      d->p++;
+  }
+  {
+    char tmp[64];
+    size_t len = (size_t)(d->p - s);
+    if (len >= sizeof(tmp)) {
+      is_float = 1; /* too long for an integer anyway */
+      len = sizeof(tmp) - 1;
+    }
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    if (!is_float) {
+      char *e;
+      long long v;
+      errno = 0;
+      v = strtoll(tmp, &e, 10);
+      if (errno == 0) {
+        lua_pushinteger(d->L, (lua_Integer)v);
+        return 1;
+      }
+    }
+    lua_pushnumber(d->L, (lua_Number)strtod(tmp, NULL));
+  }
+  return 1;
+}
+
+static int literal(dec_t *d, const char *word, size_t n) {
+  if ((size_t)(d->end - d->p) < n || memcmp(d->p, word, n) != 0)
+    return 0;
+  d->p += n;
+  return 1;
+}
+
+static int object(dec_t *d) {
+  lua_State *L = d->L;
+  d->p++;
+  lua_createtable(L, 0, 4);
+  skip_ws(d);
+  if (d->p < d->end && *d->p == '}') {
+    d->p++;
+    return 1;
+  }
+  for (;;) {
+    skip_ws(d);
+    if (d->p >= d->end || *d->p != '"' || !string(d))
+      return 0;
+    skip_ws(d);
+    if (d->p >= d->end || *d->p != ':')
+      return 0;
+    d->p++;
+    if (!value(d))
+      return 0;
+    lua_rawset(L, -3);
+    skip_ws(d);
+    if (d->p >= d->end)
+      return 0;
+    if (*d->p == ',') {
+      d->p++;
+      continue;
+    }
+    if (*d->p == '}') {
+      d->p++;
+      return 1;
+    }
+    return 0;
+  }
+}
+
+static int array(dec_t *d) {
+  lua_State *L = d->L;
+  lua_Integer i = 0;
+  d->p++;
+  lua_createtable(L, 4, 0);
+  skip_ws(d);
+  if (d->p < d->end && *d->p == ']') {
+    d->p++;
+    return 1;
+  }
+  for (;;) {
+    if (!value(d))
+      return 0;
+    lua_rawseti(L, -2, ++i);
+    skip_ws(d);
+    if (d->p >= d->end)
+      return 0;
+    if (*d->p == ',') {
+      d->p++;
+      continue;
+    }
+    if (*d->p == ']') {
+      d->p++;
+      return 1;
+    }
+    return 0;
+  }
+}
+
+/* ---- parsing without building: the members nobody asked for ---------- */
+
+static int skip_string(dec_t *d) {
+  d->p++;
+  while (d->p < d->end) {
+    const char *q = d->p;
+    /* Scan to the next quote or backslash in one go. */
+    while (q < d->end && *q != '"' && *q != '\\') {
+      if ((unsigned char)*q < 0x20)
+        return 0;
+      q++;
+    }
+    if (q >= d->end)
+      return 0;
+    if (*q == '"') {
+      d->p = q + 1;
+      return 1;
+    }
+    if (q + 1 >= d->end)
+      return 0;
+    d->p = q + 2; /* an escape: its validity matters little when dropped */
+  }
+  return 0;
+}
+
+static int skip_container(dec_t *d, char open) {
+  char close = open == '{' ? '}' : ']';
+  d->p++;
+  skip_ws(d);
+  if (d->p < d->end && *d->p == close) {
+    d->p++;
+    return 1;
+  }
+  for (;;) {
+    skip_ws(d);
+    if (open == '{') {
+      if (d->p >= d->end || *d->p != '"' || !skip_string(d))
+        return 0;
+      skip_ws(d);
+      if (d->p >= d->end || *d->p != ':')
+        return 0;
+      d->p++;
+    }
+    if (!skip_value(d))
+      return 0;
+    skip_ws(d);
+    if (d->p >= d->end)
+      return 0;
+    if (*d->p == ',') {
+      d->p++;
+      continue;
+    }
+    if (*d->p == close) {
+      d->p++;
+      return 1;
+    }
+    return 0;
+  }
+}
+
+static int skip_value(dec_t *d) {
+  int ok;
+  skip_ws(d);
+  if (d->p >= d->end)
+    return 0;
+  switch (*d->p) {
+  case '{':
+  case '[':
+    if (++d->depth > MAX_DEPTH)
+      return 0;
+    ok = skip_container(d, *d->p);
+    d->depth--;
+    return ok;
+  case '"':
+    return skip_string(d);
+  case 't':
+    return literal(d, "true", 4);
+  case 'f':
+    return literal(d, "false", 5);
+  case 'n':
+    return literal(d, "null", 4);
+  default:
+    if (!number(d))
+      return 0;
+    lua_pop(d->L, 1);
+    return 1;
+  }
+}
+
+/* An object of which only the members in `sel` are built. */
+static int object_sel(dec_t *d, const om_json_fields_t *sel) {
+  lua_State *L = d->L;
+  d->p++;
+  lua_createtable(L, 0, sel->n);
+  skip_ws(d);
+  if (d->p < d->end && *d->p == '}') {
+    d->p++;
+    return 1;
+  }
+  for (;;) {
+    const char *k;
+    size_t klen;
+    int found = -1;
+    skip_ws(d);
+    if (d->p >= d->end || *d->p != '"')
+      return 0;
+    k = d->p + 1;
+    if (!skip_string(d))
+      return 0;
+    klen = (size_t)(d->p - 1 - k);
+    for (int i = 0; i < sel->n; i++) {
+      if (sel->item[i].len == klen && memcmp(sel->item[i].key, k, klen) == 0) {
+        found = i;
+        break;
+      }
+    }
+    skip_ws(d);
+    if (d->p >= d->end || *d->p != ':')
+      return 0;
+    d->p++;
+    if (found < 0) {
+      if (!skip_value(d))
+        return 0;
+    } else {
+      lua_rawgeti(L, LUA_REGISTRYINDEX, sel->item[found].ref);
+      if (!value_sel(d, sel->item[found].child))
+        return 0;
+      lua_rawset(L, -3);
+    }
+    skip_ws(d);
+    if (d->p >= d->end)
+      return 0;
+    if (*d->p == ',') {
+      d->p++;
+      continue;
+    }
+    if (*d->p == '}') {
+      d->p++;
+      return 1;
+    }
+    return 0;
+  }
+}
+
+/* A value under a selection: objects are pruned, anything else (and any
+ * value selected whole) is built in full. */
+static int value_sel(dec_t *d, const om_json_fields_t *sel) {
+  int ok;
+  if (sel == NULL)
+    return value(d);
+  skip_ws(d);
+  if (d->p < d->end && *d->p == '{') {
+    if (!lua_checkstack(d->L, 4) || ++d->depth > MAX_DEPTH)
+      return 0;
+    ok = object_sel(d, sel);
+    d->depth--;
+    return ok;
+  }
+  return value(d);
+}
+
+static int value(dec_t *d) {
+  int ok;
+  skip_ws(d);
+  if (d->p >= d->end)
+    return 0;
+  if (!lua_checkstack(d->L, 4))
+    return 0;
+  switch (*d->p) {
+  case '{':
+  case '[':
+    if (++d->depth > MAX_DEPTH)
+      return 0;
+    ok = *d->p == '{' ? object(d) : array(d);
+    d->depth--;
+    return ok;
+  case '"':
+    return string(d);
+  case 't':
+    if (!literal(d, "true", 4))
+      return 0;
+    lua_pushboolean(d->L, 1);
+    return 1;
+  case 'f':
+    if (!literal(d, "false", 5))
+      return 0;
+    lua_pushboolean(d->L, 0);
+    return 1;
+  case 'n':
+    if (!literal(d, "null", 4))
+      return 0;
+    lua_pushlightuserdata(d->L, NULL);
+    return 1;
+  default:
+    return number(d);
+  }
+}
+
+int om_json_decode(lua_State *L, const char *s, size_t n, size_t *err_at) {
+  return om_json_decode_fields(L, s, n, NULL, err_at);
+}
+
+int om_json_decode_fields(lua_State *L, const char *s, size_t n,
+                          const om_json_fields_t *sel, size_t *err_at) {
+  dec_t d;
+  int top = lua_gettop(L), ok;
+  memset(&d, 0, sizeof(d));
+  d.L = L;
+  d.p = d.start = s;
+  d.end = s + n;
+  ok = value_sel(&d, sel);
+  if (ok) {
+    skip_ws(&d);
+    ok = d.p == d.end;
+  }
+  free(d.buf);
+  if (!ok) {
+    if (err_at)
+      *err_at = (size_t)(d.p - s);
+    lua_settop(L, top);
+    return 0;
+  }
+  return 1;
+}
+
+om_json_fields_t *om_json_fields_new(lua_State *L, int idx) {
+  om_json_fields_t *f;
+  int n = 0, i = 0;
+  idx = lua_absindex(L, idx);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -2) == LUA_TSTRING)
+      n++;
+    lua_pop(L, 1);
+  }
+  f = calloc(1, sizeof(*f) + (size_t)n * sizeof(f->item[0]));
+  if (f == NULL)
+    return NULL;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) { /* [..., key, value] */
+    if (lua_type(L, -2) == LUA_TSTRING && i < n) {
+      size_t len;
+      const char *k = lua_tolstring(L, -2, &len);
+      f->item[i].key = malloc(len + 1);
+      if (f->item[i].key != NULL)
+        memcpy(f->item[i].key, k, len + 1);
+      f->item[i].len = f->item[i].key != NULL ? len : (size_t)-1;
+      lua_pushvalue(L, -2);
+      f->item[i].ref = luaL_ref(L, LUA_REGISTRYINDEX);
+      f->item[i].child =
+          lua_istable(L, -1) ? om_json_fields_new(L, -1) : NULL;
+      i++;
+    }
+    lua_pop(L, 1);
+  }
+  f->n = i;
+  return f;
+}
+
+void om_json_fields_free(lua_State *L, om_json_fields_t *f) {
+  if (f == NULL)
+    return;
+  for (int i = 0; i < f->n; i++) {
+    free(f->item[i].key);
+    luaL_unref(L, LUA_REGISTRYINDEX, f->item[i].ref);
+    om_json_fields_free(L, f->item[i].child);
+  }
+  free(f);
+}
+
+/* core.json_decode(s[, fields]): `fields` selects which members of the
+ * objects to build: { key = true (whole value) | { nested fields } }. */
+static int json_decode(lua_State *L) {
+  size_t n, at = 0;
+  const char *s = luaL_checklstring(L, 1, &n);
+  int ok;
+  if (lua_istable(L, 2)) {
+    om_json_fields_t *f = om_json_fields_new(L, 2);
+    ok = om_json_decode_fields(L, s, n, f, &at);
+    om_json_fields_free(L, f);
+  } else {
+    ok = om_json_decode(L, s, n, &at);
+  }
+  if (ok)
+    return 1;
+  lua_pushnil(L);
+  lua_pushfstring(L, "invalid JSON at byte %d", (int)at + 1);
+  return 2;
+}
+
+void om__open_json(lua_State *L) {
+  lua_pushcfunction(L, json_decode);
+  lua_setfield(L, -2, "json_decode");
+}
