@@ -1,0 +1,177 @@
+-- The provider loader (SPEC §6): raw is built in, a user adds
+-- $OVERMIND_HOME/providers/<name>.lua, and failures are provider_error for
+-- that mission, never a Lua error.
+local providers = require("overmind.providers")
+
+local function sh(cmd)
+  local p = io.popen(cmd)
+  local out = p:read("a")
+  p:close()
+  return out
+end
+
+local function write(path, text)
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+end
+
+describe("providers", function()
+  local home
+
+  before_each(function()
+    home = sh("mktemp -d /tmp/om-unit-prov.XXXXXX"):gsub("%s+$", "")
+    os.execute("mkdir -p " .. home .. "/providers")
+  end)
+
+  after_each(function()
+    if home and home:match("^/tmp/om%-unit%-prov%.") then
+      os.execute("rm -rf " .. home)
+    end
+  end)
+
+  describe("raw", function()
+    it("is built in and runs the command as given", function()
+      local p, err = providers.get("raw", home)
+      assert.is_nil(err)
+      assert.are.equal("table", type(p))
+      assert.are.equal("echo hi", p.build_command({ type = "task",
+        command = "echo hi" }))
+    end)
+
+    it("is the default", function()
+      local p = providers.get(nil, home)
+      assert.are.equal("echo hi", p.build_command({ type = "task",
+        command = "echo hi" }))
+    end)
+
+    it("runs cat for a session without a command", function()
+      local p = providers.get("raw", home)
+      assert.are.equal("cat", p.build_command({ type = "session", command = "" }))
+      assert.are.equal("cat", p.build_command({ type = "session" }))
+    end)
+
+    it("gets the defaults for parse, format and encode_message", function()
+      local p = providers.get("raw", home)
+      assert.are.same({ type = "plain", text = "a line" }, p.parse("a line"))
+      assert.are.equal("t", p.format({ type = "text", text = "t" }))
+      assert.are.equal("hello\n", p.encode_message("hello"))
+    end)
+  end)
+
+  describe("a user provider", function()
+    it("is loaded from <home>/providers/<name>.lua", function()
+      write(home .. "/providers/mine.lua", [[
+        return {
+          build_command = function(m) return "mine " .. m.command end,
+          parse = function(line) return { type = "text", text = "<" .. line .. ">" } end,
+        }
+      ]])
+      local p, err = providers.get("mine", home)
+      assert.is_nil(err)
+      assert.are.equal("mine go", p.build_command({ command = "go" }))
+      assert.are.same({ type = "text", text = "<x>" }, p.parse("x"))
+      -- missing functions get the defaults
+      assert.are.equal("y", p.format({ text = "y" }))
+      assert.are.equal("m\n", p.encode_message("m"))
+    end)
+
+    it("wins over a built-in of the same name", function()
+      write(home .. "/providers/raw.lua", [[
+        return { build_command = function(m) return "custom" end }
+      ]])
+      local p = providers.get("raw", home)
+      assert.are.equal("custom", p.build_command({ command = "x" }))
+    end)
+
+    it("is read from the home it is asked for", function()
+      local other = sh("mktemp -d /tmp/om-unit-prov.XXXXXX"):gsub("%s+$", "")
+      os.execute("mkdir -p " .. other .. "/providers")
+      write(home .. "/providers/same.lua",
+        'return { build_command = function() return "one" end }')
+      write(other .. "/providers/same.lua",
+        'return { build_command = function() return "two" end }')
+      local a = providers.get("same", home)
+      local b = providers.get("same", other)
+      os.execute("rm -rf " .. other)
+      assert.are.equal("one", a.build_command({}))
+      assert.are.equal("two", b.build_command({}))
+    end)
+
+    it("picks up a changed file", function()
+      local path = home .. "/providers/edit.lua"
+      write(path, 'return { build_command = function() return "v1" end }')
+      assert.are.equal("v1", providers.get("edit", home).build_command({}))
+      write(path, 'return { build_command = function() return "version2" end }')
+      assert.are.equal("version2", providers.get("edit", home).build_command({}))
+    end)
+  end)
+
+  describe("failures are provider_error", function()
+    local function expect_error(name, pattern)
+      local p, err = providers.get(name, home)
+      assert.is_nil(p)
+      assert.are.equal("string", type(err))
+      assert.are.equal("provider_error: ", err:sub(1, 16), err)
+      if pattern then assert.is_truthy(err:find(pattern, 1, true), err) end
+      return err
+    end
+
+    it("for a file that does not compile", function()
+      write(home .. "/providers/broken.lua", "return { build_command = ")
+      expect_error("broken")
+    end)
+
+    it("for a file that raises while loading", function()
+      write(home .. "/providers/boom.lua", 'error("kaboom")')
+      expect_error("boom", "kaboom")
+    end)
+
+    it("for a provider without build_command", function()
+      write(home .. "/providers/nocmd.lua", "return { parse = function() end }")
+      expect_error("nocmd", "build_command")
+    end)
+
+    it("for a provider that is not a table", function()
+      write(home .. "/providers/str.lua", 'return "nope"')
+      expect_error("str")
+    end)
+
+    it("for a parse that is not a function", function()
+      write(home .. "/providers/badparse.lua",
+        'return { build_command = function() return "x" end, parse = 3 }')
+      expect_error("badparse", "parse")
+    end)
+
+    it("for an unknown provider", function()
+      expect_error("nosuchprovider", "nosuchprovider")
+    end)
+
+    it("for a name that could escape the providers directory", function()
+      write(home .. "/evil.lua",
+        'return { build_command = function() return "evil" end }')
+      expect_error("../evil")
+      expect_error("")
+    end)
+
+    it("for a provider function that raises, through providers.call", function()
+      write(home .. "/providers/raises.lua", [[
+        return { build_command = function() error("no command today") end }
+      ]])
+      local p = assert(providers.get("raises", home))
+      local v, err = providers.call(p, "build_command", {})
+      assert.is_nil(v)
+      assert.are.equal("provider_error: ", err:sub(1, 16))
+      assert.is_truthy(err:find("no command today", 1, true))
+    end)
+
+    it("a fixed file loads after a broken one", function()
+      local path = home .. "/providers/fixme.lua"
+      write(path, "this is not lua")
+      expect_error("fixme")
+      write(path, 'return { build_command = function() return "fixed" end }')
+      local p = assert(providers.get("fixme", home))
+      assert.are.equal("fixed", p.build_command({}))
+    end)
+  end)
+end)
