@@ -113,23 +113,27 @@ static size_t utf8(char *o, unsigned cp) {
 /* At the opening quote: pushes the string. */
 static int string(dec_t *d) {
   const char *s = ++d->p;
+  const char *q;
   size_t n = 0;
-  /* Fast path: no escape before the closing quote. */
-  while (d->p < d->end) {
-    unsigned char c = (unsigned char)*d->p;
-    if (c == '"') {
-      lua_pushlstring(d->L, s, (size_t)(d->p - s));
-      d->p++;
+  /* Fast path: find the closing quote with memchr; if no backslash and no
+   * control character comes before it, push the bytes as they are. */
+  q = memchr(s, '"', (size_t)(d->end - s));
+  if (q == NULL)
+    return 0;
+  {
+    const unsigned char *u = (const unsigned char *)s;
+    const unsigned char *e = (const unsigned char *)q;
+    while (u < e && *u >= 0x20 && *u != '\\')
+      u++;
+    if (u == e) {
+      lua_pushlstring(d->L, s, (size_t)(q - s));
+      d->p = q + 1;
       return 1;
     }
-    if (c == '\\')
-      break;
-    if (c < 0x20)
+    if (*u < 0x20)
       return 0;
-    d->p++;
+    d->p = (const char *)u; /* at the first backslash */
   }
-  if (d->p >= d->end)
-    return 0;
   /* Slow path: copy what we passed, then decode escapes. */
   n = (size_t)(d->p - s);
   if (!grow(d, n + 64))
@@ -321,27 +325,26 @@ static int array(dec_t *d) {
 
 /* ---- parsing without building: the members nobody asked for ---------- */
 
+/* A string nobody asked for: find its closing quote with memchr (which
+ * scans many bytes per step) instead of byte by byte.  Escapes and control
+ * characters inside it are not checked: the value is dropped. */
 static int skip_string(dec_t *d) {
-  d->p++;
-  while (d->p < d->end) {
-    const char *q = d->p;
-    /* Scan to the next quote or backslash in one go. */
-    while (q < d->end && *q != '"' && *q != '\\') {
-      if ((unsigned char)*q < 0x20)
-        return 0;
-      q++;
-    }
-    if (q >= d->end)
+  const char *q = d->p + 1;
+  for (;;) {
+    const char *b;
+    q = memchr(q, '"', (size_t)(d->end - q));
+    if (q == NULL)
       return 0;
-    if (*q == '"') {
+    /* The quote is escaped if an odd run of backslashes precedes it. */
+    b = q;
+    while (b > d->p + 1 && b[-1] == '\\')
+      b--;
+    if (((q - b) & 1) == 0) {
       d->p = q + 1;
       return 1;
     }
-    if (q + 1 >= d->end)
-      return 0;
-    d->p = q + 2; /* an escape: its validity matters little when dropped */
+    q++;
   }
-  return 0;
 }
 
 static int skip_container(dec_t *d, char open) {
@@ -412,7 +415,7 @@ static int skip_value(dec_t *d) {
 static int object_sel(dec_t *d, const om_json_fields_t *sel) {
   lua_State *L = d->L;
   d->p++;
-  lua_createtable(L, 0, sel->n);
+  lua_createtable(L, 0, sel->n < 4 ? sel->n : 4);
   skip_ws(d);
   if (d->p < d->end && *d->p == '}') {
     d->p++;
@@ -589,13 +592,43 @@ void om_json_fields_free(lua_State *L, om_json_fields_t *f) {
   free(f);
 }
 
+#define FIELDS_MT "overmind.json_fields"
+
+typedef struct {
+  om_json_fields_t *f;
+} fields_ud;
+
+/* core.json_fields(tbl) -> a compiled selection, reusable across calls. */
+static int json_fields(lua_State *L) {
+  fields_ud *u;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  u = lua_newuserdatauv(L, sizeof(*u), 0);
+  u->f = NULL;
+  luaL_setmetatable(L, FIELDS_MT);
+  u->f = om_json_fields_new(L, 1);
+  if (u->f == NULL)
+    return luaL_error(L, "out of memory");
+  return 1;
+}
+
+static int fields_gc(lua_State *L) {
+  fields_ud *u = luaL_checkudata(L, 1, FIELDS_MT);
+  om_json_fields_free(L, u->f);
+  u->f = NULL;
+  return 0;
+}
+
 /* core.json_decode(s[, fields]): `fields` selects which members of the
- * objects to build: { key = true (whole value) | { nested fields } }. */
+ * objects to build: { key = true (whole value) | { nested fields } }, as a
+ * table or compiled by core.json_fields. */
 static int json_decode(lua_State *L) {
   size_t n, at = 0;
   const char *s = luaL_checklstring(L, 1, &n);
+  fields_ud *u = luaL_testudata(L, 2, FIELDS_MT);
   int ok;
-  if (lua_istable(L, 2)) {
+  if (u != NULL) {
+    ok = om_json_decode_fields(L, s, n, u->f, &at);
+  } else if (lua_istable(L, 2)) {
     om_json_fields_t *f = om_json_fields_new(L, 2);
     ok = om_json_decode_fields(L, s, n, f, &at);
     om_json_fields_free(L, f);
@@ -610,6 +643,11 @@ static int json_decode(lua_State *L) {
 }
 
 void om__open_json(lua_State *L) {
+  static const luaL_Reg meta[] = {{"__gc", fields_gc}, {NULL, NULL}};
+  static const luaL_Reg none[] = {{NULL, NULL}};
+  om__new_class(L, FIELDS_MT, none, meta);
   lua_pushcfunction(L, json_decode);
   lua_setfield(L, -2, "json_decode");
+  lua_pushcfunction(L, json_fields);
+  lua_setfield(L, -2, "json_fields");
 }

@@ -11,11 +11,14 @@
  *     deliver = false,                 -- hand lines to Lua (see below)
  *     json_lines = true,               -- false: a decoded line's text is
  *                                      -- not copied (its entry is false)
+ *     batch_text = false,              -- true: on_output gets a 3rd
+ *                                      -- argument, the batch's lines as
+ *                                      -- one string (each ends in \n)
  *     decode = true,                   -- decode lines that look like JSON
  *                                      -- (true: src/json.c; or a function)
  *     fields = { type = true, ... },   -- with decode = true: build only
  *                                      -- these members (see json.h)
- *     on_output = function(lines, decoded) end,
+ *     on_output = function(lines, decoded, text) end,
  *     on_exit = function(exit_status, signal_name) end,
  *   }
  *
@@ -72,6 +75,9 @@ typedef struct om_proc {
   int throttled;  /* reading paused until the end of this loop turn */
   struct om_proc *next_throttled;
   int json_lines; /* also hand over the text of decoded lines */
+  int want_text;  /* also hand over the batch's lines as one string */
+  char *text;     /* that string, built during a read */
+  size_t text_len, text_cap;
   int paused;
   uint64_t last_output; /* loop time of the last read, ms */
   int64_t bytes;
@@ -208,6 +214,26 @@ static void on_line(void *ud, const char *line, size_t len) {
     return;
   L = om_state();
   p->batch_n++;
+  if (p->want_text) {
+    /* One copy of the batch for verbatim readers (subscribers), instead of
+     * one Lua string per line. */
+    if (p->text_len + len + 1 > p->text_cap) {
+      size_t cap = p->text_cap ? p->text_cap : 65536;
+      char *nb;
+      while (cap < p->text_len + len + 1)
+        cap *= 2;
+      nb = realloc(p->text, cap);
+      if (nb != NULL) {
+        p->text = nb;
+        p->text_cap = cap;
+      }
+    }
+    if (p->text_len + len + 1 <= p->text_cap) {
+      memcpy(p->text + p->text_len, line, len);
+      p->text[p->text_len + len] = '\n';
+      p->text_len += len + 1;
+    }
+  }
   if (p->batch_decoded) {
     size_t i = 0;
     int decoded = 0;
@@ -267,6 +293,13 @@ static void frame(om_proc_t *p, const char *d, size_t n, int flush) {
     om_lines_feed(&p->framer, d, n, on_line, p);
   if (want) {
     int nargs = p->batch_decoded ? 2 : 1;
+    if (p->want_text) {
+      if (nargs == 1)
+        lua_pushnil(L);
+      lua_pushlstring(L, p->text ? p->text : "", p->text_len);
+      nargs = 3;
+    }
+    p->text_len = 0;
     p->batch_lines = p->batch_decoded = 0;
     if (p->batch_n > 0)
       om_pcall(L, nargs, 0);
@@ -509,6 +542,8 @@ static int proc_spawn(lua_State *L) {
   lua_pop(L, 1);
   p->json_lines = lua_getfield(L, 1, "json_lines") == LUA_TNIL || lua_toboolean(L, -1);
   lua_pop(L, 1);
+  p->want_text = lua_getfield(L, 1, "batch_text") != LUA_TNIL && lua_toboolean(L, -1);
+  lua_pop(L, 1);
   p->tail_cap = (size_t)int_field(L, 1, "tail", 64 * 1024);
   om_lines_init(&p->framer, (size_t)int_field(L, 1, "max_line", 1 << 20), 1);
   if (p->tail_cap > 0) {
@@ -732,6 +767,12 @@ static int proc_json_lines(lua_State *L) {
   return 0;
 }
 
+static int proc_batch_text(lua_State *L) {
+  om_proc_t *p = check_proc(L, 1);
+  p->want_text = lua_toboolean(L, 2);
+  return 0;
+}
+
 /* Pausing stops reading the child's output: it waits in the pipe (and,
  * once the pipe is full, the child waits) until resumed, so nothing is
  * lost or processed out of order. */
@@ -821,6 +862,8 @@ static int proc_close(lua_State *L) {
 
 static int proc_gc(lua_State *L) {
   om_proc_t *p = check_proc(L, 1);
+  free(p->text);
+  p->text = NULL;
   om_lines_free(&p->framer);
   free(p->tail);
   p->tail = NULL;
@@ -840,6 +883,7 @@ void om__open_proc(lua_State *L) {
       {"pid", proc_pid},     {"kill", proc_kill},
       {"write", proc_write}, {"close_stdin", proc_close_stdin},
       {"deliver", proc_deliver}, {"json_lines", proc_json_lines},
+      {"batch_text", proc_batch_text},
       {"pause", proc_pause},
       {"idle", proc_idle},   {"stats", proc_stats},
       {"tail", proc_tail},   {"resize", proc_resize},

@@ -93,6 +93,15 @@ function Hub:emit_lines(m, lines)
   end
 end
 
+-- Ready NDJSON text (each line already ends in a newline).
+function Hub:emit_text(m, text)
+  local subs = m.rt and m.rt.subscribers
+  if not subs or next(subs) == nil or text == "" then return end
+  for ctx in pairs(subs) do
+    if not ctx:send_raw(text) then subs[ctx] = nil end
+  end
+end
+
 -- The mission is final (or gone): every stream ends.
 function Hub:close_all(m, status)
   local rt = m.rt

@@ -105,14 +105,16 @@ end
 -- batch (a line that makes it raise is logged and skipped, and the batch
 -- goes on from the next line), log text is written once per batch, and
 -- subscribers get one write per batch.
-function Runner:on_lines(m, prov, lines, decoded)
+function Runner:on_lines(m, prov, lines, decoded, text)
   local hub = self.hub
   local subs = hub:wants_lines(m)
   local n_lines = #lines
   if not prov.custom_parse then
     if subs then
       local evs = {}
-      for i = 1, n_lines do evs[i] = json.encode({ type = "plain", text = lines[i] }) end
+      for i = 1, n_lines do
+        evs[i] = json.encode({ type = "plain", text = lines[i] })
+      end
       hub:emit_lines(m, evs)
     end
     return
@@ -120,25 +122,23 @@ function Runner:on_lines(m, prov, lines, decoded)
   local parse, format = prov.parse, prov.format
   local on_event = self.on_event
   local out, n = {}, 0
-  local evs = subs and {} or nil
+  local plain = false -- a line that was not JSON (subscribers get it wrapped)
   local i = 0
   local function run()
     while i < n_lines do
       i = i + 1
       local raw = decoded and decoded[i] or nil
       local line = lines[i] or nil
+      if not raw then plain = true end
       local ev = parse(line, raw)
       if type(ev) ~= "table" then ev = { type = "plain", text = line } end
-      if raw then ev.raw = raw end
+      if raw and ev.raw == nil then ev.raw = raw end
       local t = ev.type
       if t == "result" or t == "system" or t == "text" then self:absorb(m, ev) end
-      local text = format(ev)
-      if type(text) == "string" then
+      local s = format(ev)
+      if type(s) == "string" then
         n = n + 1
-        out[n] = text
-      end
-      if evs then
-        evs[#evs + 1] = raw and line or json.encode({ type = "plain", text = line })
+        out[n] = s
       end
       if on_event then on_event(m, ev) end
     end
@@ -153,7 +153,20 @@ function Runner:on_lines(m, prov, lines, decoded)
     out[n + 1] = ""
     m.rt.log:write(table.concat(out, "\n"))
   end
-  if evs and #evs > 0 then hub:emit_lines(m, evs) end
+  if subs and text then
+    if not plain then
+      -- Every line was JSON: the batch goes out verbatim, in one piece.
+      hub:emit_text(m, text)
+    else
+      local evs, k = {}, 0
+      for line in text:gmatch("([^\n]*)\n") do
+        k = k + 1
+        evs[k] = (decoded and decoded[k]) and line or
+          json.encode({ type = "plain", text = line })
+      end
+      hub:emit_lines(m, evs)
+    end
+  end
 end
 
 -- deps.start for the supervisor: returns a run handle or nil, reason.
@@ -185,10 +198,11 @@ function Runner:start(m)
     deliver = prov.custom_parse or wants,
     decode = prov.custom_parse or nil,
     fields = prov.fields,
-    json_lines = wants or not prov.builtin,
+    json_lines = not prov.builtin,
+    batch_text = prov.custom_parse and wants or false,
     max_line = prov.custom_parse and (16 << 20) or (1 << 20),
-    on_output = function(lines, decoded)
-      self:on_lines(m, prov, lines, decoded)
+    on_output = function(lines, decoded, text)
+      self:on_lines(m, prov, lines, decoded, text)
     end,
     on_exit = function(status, signame)
       local code = status
@@ -213,7 +227,7 @@ function Runner:start(m)
   function h.idle() return proc:idle() end
   function h.want_lines(_, on)
     proc:deliver(custom or on)
-    proc:json_lines(on or not prov.builtin)
+    proc:batch_text(custom and on)
   end
   function h.write(_, data) return proc:write(data) end
   -- A session's command may be its first message (claude): sent once.

@@ -68,6 +68,17 @@ function Ctx:send(v)
   return queued ~= nil
 end
 
+-- Sends bytes as they are (complete lines with their newlines).
+function Ctx:send_raw(s)
+  if not self:alive() then return false end
+  local queued = self.conn:write(s)
+  if queued and queued > M.MAX_QUEUED then
+    self:abort()
+    return false
+  end
+  return queued ~= nil
+end
+
 -- Ends a stream: the connection closes once flushed.
 function Ctx:finish()
   if self.closed then return end

@@ -43,19 +43,23 @@ function M.encode_message(text)
                        message = { role = "user", content = text } }) .. "\n"
 end
 
-local function block_event(b)
+-- Events carry `raw` from the start: adding it later would make Lua grow
+-- every event table once more.
+local function block_event(b, raw)
   if type(b) ~= "table" then return nil end
-  if b.type == "text" then
-    return { type = "text", text = b.text }
-  elseif b.type == "tool_use" then
-    return { type = "tool_use", name = b.name, input = b.input, id = b.id }
-  elseif b.type == "thinking" then
-    return { type = "thinking", text = b.thinking }
-  elseif b.type == "tool_result" then
+  local bt = b.type
+  if bt == "text" then
+    return { type = "text", text = b.text, raw = raw }
+  elseif bt == "tool_use" then
+    return { type = "tool_use", name = b.name, input = b.input, id = b.id,
+             raw = raw }
+  elseif bt == "thinking" then
+    return { type = "thinking", text = b.thinking, raw = raw }
+  elseif bt == "tool_result" then
     return { type = "tool_result", tool_use_id = b.tool_use_id,
-             content = b.content, is_error = b.is_error == true }
+             content = b.content, is_error = b.is_error == true, raw = raw }
   end
-  return { type = b.type or "unknown" }
+  return { type = bt or "unknown", raw = raw }
 end
 
 local function num(v)
@@ -82,19 +86,21 @@ function M.parse(line, raw)
   if t == "system" then
     return { type = "system", subtype = raw.subtype,
              session_id = type(raw.session_id) == "string" and raw.session_id
-               or nil }
+               or nil, raw = raw }
   elseif t == "assistant" or t == "user" then
     local msg = type(raw.message) == "table" and raw.message or {}
     local content = msg.content
     if type(content) == "string" then
-      if t == "assistant" then return { type = "text", text = content } end
-      return { type = "user", text = content }
+      if t == "assistant" then
+        return { type = "text", text = content, raw = raw }
+      end
+      return { type = "user", text = content, raw = raw }
     end
-    if type(content) ~= "table" then return { type = t } end
+    if type(content) ~= "table" then return { type = t, raw = raw } end
     -- The CLI writes one content block per line; should a line carry
     -- several, the first names the event and format() shows them all.
-    local ev = block_event(content[1]) or { type = t }
-    if #content > 1 then
+    local ev = block_event(content[1], raw) or { type = t, raw = raw }
+    if content[2] ~= nil then
       ev.blocks = {}
       for i, b in ipairs(content) do ev.blocks[i] = block_event(b) end
     end
@@ -113,10 +119,11 @@ function M.parse(line, raw)
       duration_ms = num(raw.duration_ms), cost_usd = num(cost),
       num_turns = num(raw.num_turns),
       session_id = type(raw.session_id) == "string" and raw.session_id or nil,
+      raw = raw,
     }
   end
   -- stream_event, rate_limit_event and anything newer: kept, not logged.
-  return { type = type(t) == "string" and t or "unknown" }
+  return { type = type(t) == "string" and t or "unknown", raw = raw }
 end
 
 local function format_one(ev)
