@@ -83,11 +83,19 @@ void om_unref(lua_State *L, int *ref) {
 }
 
 int om_push_error(lua_State *L, int err) {
+  const char *name;
   if (err > 0)
     err = -err;
+  name = uv_err_name(err);
   lua_pushnil(L);
-  lua_pushfstring(L, "%s: %s", uv_err_name(err), uv_strerror(err));
-  lua_pushstring(L, uv_err_name(err));
+  if (strncmp(name, "Unknown", 7) == 0 && strerrorname_np(-err) != NULL) {
+    /* An errno libuv has no name for (ECHILD, ...): ask libc. */
+    name = strerrorname_np(-err);
+    lua_pushfstring(L, "%s: %s", name, strerror(-err));
+  } else {
+    lua_pushfstring(L, "%s: %s", name, uv_strerror(err));
+  }
+  lua_pushstring(L, name);
   return 3;
 }
 

@@ -506,6 +506,7 @@ static int proc_spawn(lua_State *L) {
   uv_file fds[2] = {-1, -1};
   int child_fd, rc, rows = 0, cols = 0;
   char **pty_args = NULL;
+  int pidx;
 
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
@@ -533,6 +534,7 @@ static int proc_spawn(lua_State *L) {
   lua_pop(L, 1);
 
   p = lua_newuserdatauv(L, sizeof(*p), 0); /* [..., p] */
+  pidx = lua_gettop(L);
   memset(p, 0, sizeof(*p));
   p->self_ref = p->out_ref = p->exit_ref = p->decode_ref = p->log_ref =
       LUA_NOREF;
@@ -651,7 +653,7 @@ static int proc_spawn(lua_State *L) {
     p->exited = p->eof = p->finished = 1;
     close_out(p);
     close_in(p);
-    lua_pushvalue(L, -1);
+    lua_pushvalue(L, pidx);
     p->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     /* The handles close in the next loop turn and drop the reference. */
     om_unref(L, &p->out_ref);
@@ -662,12 +664,13 @@ static int proc_spawn(lua_State *L) {
   p->proc_open = 1;
   p->open_handles++;
   p->last_output = uv_now(om_loop());
-  lua_pushvalue(L, -1);
+  /* The registry keeps the process (not whatever is on top of the stack,
+   * such as the PTY argv) alive while its handles are open. */
+  lua_pushvalue(L, pidx);
   p->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   uv_read_start((uv_stream_t *)&p->out, alloc_cb, read_cb);
   p->reading = 1;
-  if (pty_args)
-    lua_pop(L, 1); /* [..., p, pty_args] -> [..., p] */
+  lua_settop(L, pidx);
   return 1;
 
 fail:

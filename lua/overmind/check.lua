@@ -15,8 +15,9 @@ end
 local checks = {
   string = function(v) return type(v) == "string" end,
   number = function(v) return type(v) == "number" and v == v and v >= 0 end,
-  integer = function(v) return math.type(v) == "integer" or
-    (type(v) == "number" and v == math.floor(v) and v >= 0 and v < 2^53) end,
+  integer = function(v)
+    return type(v) == "number" and v == math.floor(v) and v >= 0 and v < 2^53
+  end,
   boolean = function(v) return type(v) == "boolean" end,
   table = function(v) return type(v) == "table" end,
   strings = function(v)

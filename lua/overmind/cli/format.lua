@@ -20,10 +20,16 @@ function M.cell(v, width)
   return v .. " "
 end
 
+-- At most n characters (UTF-8 aware, so a sequence is never cut).
 function M.truncate(s, n)
   s = tostring(s or ""):gsub("[\r\n\t]", " ")
-  if #s > n then return s:sub(1, n - 3) .. "..." end
-  return s
+  local len = utf8.len(s)
+  if not len then -- not UTF-8: bytes it is
+    if #s > n then return s:sub(1, n - 3) .. "..." end
+    return s
+  end
+  if len <= n then return s end
+  return s:sub(1, utf8.offset(s, n - 2) - 1) .. "..."
 end
 
 function M.header()

@@ -58,11 +58,14 @@ function M.get(name, home)
   if home then path = home .. "/providers/" .. name .. ".lua" end
   local st = core.stat(path)
   if st then
+    -- An edited file is reloaded: same path, same stamp, same size, or not.
+    local stamp = st.mtime .. "." .. (st.mtime_ns or 0) .. ":" .. st.size ..
+      ":" .. st.ino
     local c = cache[name]
-    if c and c.mtime == st.mtime and c.path == path then return c.provider end
+    if c and c.stamp == stamp and c.path == path then return c.provider end
     local p, err = load_user(path, name)
     if not p then return nil, err end
-    cache[name] = { provider = p, mtime = st.mtime, path = path }
+    cache[name] = { provider = p, stamp = stamp, path = path }
     return p
   end
   if not builtin[name] then
