@@ -1,0 +1,191 @@
+local core = require("overmind.core")
+local H = require("core.helper")
+
+describe("core.logfile", function()
+  local dir, path
+  before_each(function()
+    dir = H.tmpdir()
+    path = dir .. "/output.log"
+  end)
+  after_each(function()
+    H.rmdir(dir)
+    assert.is_true(H.settle(), "a handle was left open")
+  end)
+
+  it("appends, creating the file with mode 0600", function()
+    local lf = assert(core.logfile(path))
+    assert.is_true(lf:write("a"))
+    assert.is_true(lf:write("b\n"))
+    assert.are.equal("ab\n", H.read(path))
+    assert.are.equal(384, core.stat(path).mode) -- 0600
+    lf:close()
+  end)
+
+  it("appends to what is already there", function()
+    H.write(path, "old\n")
+    local lf = assert(core.logfile(path))
+    lf:write("new\n")
+    local size, total = lf:size()
+    assert.are.equal(8, size)
+    assert.are.equal(4, total)
+    lf:close()
+    assert.are.equal("old\nnew\n", H.read(path))
+  end)
+
+  it("writeline adds the newline in the same write", function()
+    local lf = assert(core.logfile(path))
+    lf:writeline("--- restart #1 at 2023-11-14T22:13:21Z ---")
+    lf:writeline("")
+    lf:close()
+    assert.are.equal("--- restart #1 at 2023-11-14T22:13:21Z ---\n\n",
+      H.read(path))
+  end)
+
+  it("keeps binary data intact", function()
+    local lf = assert(core.logfile(path))
+    local s = "a\0b\255\r\n"
+    lf:write(s)
+    lf:close()
+    assert.are.equal(s, H.read(path))
+  end)
+
+  it("rotates past max, keeping 3 older files .1 (newest) to .3", function()
+    local lf = assert(core.logfile(path, { max = 10, keep = 3 }))
+    for _, c in ipairs({ "A", "B", "C", "D", "E" }) do
+      lf:write(string.rep(c, 9) .. "\n") -- 10 bytes: reaches max
+    end
+    lf:write("tail")
+    assert.are.equal("tail", H.read(path))
+    assert.are.equal("EEEEEEEEE\n", H.read(path .. ".1"))
+    assert.are.equal("DDDDDDDDD\n", H.read(path .. ".2"))
+    assert.are.equal("CCCCCCCCC\n", H.read(path .. ".3"))
+    assert.is_nil(H.read(path .. ".4"))
+    local size, total = lf:size()
+    assert.are.equal(4, size)
+    assert.are.equal(54, total)
+    lf:close()
+    local names = core.listdir(dir)
+    table.sort(names)
+    assert.are.same({ "output.log", "output.log.1", "output.log.2",
+                      "output.log.3" }, names)
+  end)
+
+  it("does not rotate below max", function()
+    local lf = assert(core.logfile(path, { max = 100 }))
+    for _ = 1, 9 do lf:write("0123456789") end
+    lf:close()
+    assert.are.equal(90, #H.read(path))
+    assert.is_nil(H.read(path .. ".1"))
+  end)
+
+  it("never loses bytes across rotations", function()
+    local lf = assert(core.logfile(path, { max = 64, keep = 3 }))
+    local all = {}
+    for i = 1, 40 do -- 8 bytes each: a rotation every 8 lines
+      local s = ("line %02d\n"):format(i)
+      all[#all + 1] = s
+      lf:write(s)
+    end
+    lf:close()
+    local got = (H.read(path .. ".3") or "") .. (H.read(path .. ".2") or "")
+      .. (H.read(path .. ".1") or "") .. (H.read(path) or "")
+    local want = table.concat(all)
+    -- five rotations (the last leaves an empty file): lines 17-40 are kept
+    assert.are.equal(want:sub(16 * 8 + 1), got)
+    assert.are.equal("", H.read(path))
+  end)
+
+  it("counts a file reopened after rotation from its real size", function()
+    H.write(path, string.rep("x", 8))
+    local lf = assert(core.logfile(path, { max = 10 }))
+    lf:write("yy")
+    assert.are.equal(string.rep("x", 8) .. "yy", H.read(path .. ".1"))
+    assert.are.equal("", H.read(path))
+    lf:close()
+  end)
+
+  it("keep = 0 drops the old file", function()
+    local lf = assert(core.logfile(path, { max = 4, keep = 0 }))
+    lf:write("1234")
+    lf:write("ab")
+    lf:close()
+    assert.are.equal("ab", H.read(path))
+    assert.is_nil(H.read(path .. ".1"))
+  end)
+
+  it("set_max changes the limit", function()
+    local lf = assert(core.logfile(path))
+    lf:write("12345")
+    lf:set_max(6)
+    lf:write("67")
+    lf:close()
+    assert.are.equal("1234567", H.read(path .. ".1"))
+  end)
+
+  it("tap hands over exactly the bytes written, until untapped", function()
+    local lf = assert(core.logfile(path))
+    local got = {}
+    lf:tap(function(chunk) got[#got + 1] = chunk end)
+    lf:write("a")
+    lf:writeline("line")
+    lf:write("b\0c")
+    lf:tap(nil)
+    lf:write("after")
+    lf:close()
+    assert.are.same({ "a", "line\n", "b\0c" }, got)
+    assert.are.equal("aline\nb\0cafter", H.read(path))
+  end)
+
+  it("tap sees a mission's output, written from C", function()
+    local lf = assert(core.logfile(path))
+    local got = {}
+    lf:tap(function(chunk) got[#got + 1] = chunk end)
+    local _, rec = H.sh_spawn("printf 'x\\ny\\n'", { log = lf, deliver = false })
+    assert.is_truthy(H.run_until(function() return rec.exited end))
+    lf:close()
+    assert.are.equal("x\ny\n", table.concat(got))
+  end)
+
+  it("tap may close the file", function()
+    local lf = assert(core.logfile(path, { max = 2 }))
+    lf:tap(function() lf:close() end)
+    lf:write("abc")
+    assert.has_error(function() lf:write("more") end)
+    assert.are.equal("abc", H.read(path))
+  end)
+
+  it("reports a write failure once per episode", function()
+    local errors = {}
+    local lf = assert(core.logfile("/dev/full", {
+      on_error = function(msg) errors[#errors + 1] = msg end,
+    }))
+    local ok, err = lf:write("x")
+    assert.is_nil(ok)
+    assert.is_truthy(tostring(err):match("^ENOSPC"), err)
+    lf:write("y")
+    lf:close()
+    assert.are.equal(1, #errors)
+    assert.is_truthy(errors[1]:find("/dev/full", 1, true), errors[1])
+  end)
+
+  it("open failure returns nil and the error", function()
+    local lf, err, code = core.logfile(dir .. "/missing/out.log")
+    assert.is_nil(lf)
+    assert.is_truthy(tostring(err):match("^ENOENT"), err)
+    assert.are.equal("ENOENT", code)
+  end)
+
+  it("close is idempotent and a closed file refuses writes", function()
+    local lf = assert(core.logfile(path))
+    lf:close()
+    lf:close()
+    assert.has_error(function() lf:write("x") end)
+    assert.has_error(function() lf:writeline("x") end)
+    assert.is_truthy(tostring(lf):find("closed", 1, true))
+  end)
+
+  it("rejects a keep out of range", function()
+    assert.has_error(function() core.logfile(path, { keep = -1 }) end)
+    assert.has_error(function() core.logfile(path, { keep = 100 }) end)
+  end)
+end)

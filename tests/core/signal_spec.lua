@@ -1,0 +1,67 @@
+local core = require("overmind.core")
+local H = require("core.helper")
+
+describe("core.signal", function()
+  after_each(function()
+    assert.is_true(H.settle(), "a handle was left open")
+  end)
+
+  it("calls back with the signal's name", function()
+    local got = {}
+    local s = core.signal("USR1", function(name) got[#got + 1] = name end)
+    assert.is_truthy(s)
+    assert.is_true(core.kill(core.getpid(), "USR1"))
+    assert.is_truthy(H.run_until(function() return #got > 0 end))
+    s:close()
+    assert.are.same({ "USR1" }, got)
+  end)
+
+  it("accepts SIG-prefixed names and numbers", function()
+    local got = {}
+    local s = core.signal("SIGUSR2", function(name) got[#got + 1] = name end)
+    core.kill(core.getpid(), core.signum("USR2"))
+    assert.is_truthy(H.run_until(function() return #got > 0 end))
+    s:close()
+    assert.are.same({ "USR2" }, got)
+  end)
+
+  it("calls every watcher of the signal", function()
+    local a, b = 0, 0
+    local s1 = core.signal("USR1", function() a = a + 1 end)
+    local s2 = core.signal("USR1", function() b = b + 1 end)
+    core.kill(core.getpid(), "USR1")
+    assert.is_truthy(H.run_until(function() return a > 0 and b > 0 end))
+    s1:close()
+    s2:close()
+    assert.are.equal(1, a)
+    assert.are.equal(1, b)
+  end)
+
+  it("does not keep the loop alive by itself", function()
+    local s = core.signal("USR1", function() end)
+    assert.is_false(core.loop_alive())
+    core.run() -- returns at once
+    s:close()
+  end)
+
+  it("close is idempotent", function()
+    local s = core.signal("USR2", function() end)
+    s:close()
+    s:close()
+    assert.is_truthy(tostring(s):find("closed", 1, true))
+  end)
+
+  it("refuses SIGCHLD and unknown names", function()
+    assert.has_error(function() core.signal("CHLD", function() end) end)
+    assert.has_error(function() core.signal("NOPE", function() end) end)
+    assert.has_error(function() core.signal("USR1") end)
+  end)
+
+  it("signum maps names and numbers", function()
+    assert.are.equal(15, core.signum("TERM"))
+    assert.are.equal(15, core.signum("SIGTERM"))
+    assert.are.equal(9, core.signum("KILL"))
+    assert.are.equal(15, core.signum(15))
+    assert.has_error(function() core.signum("NOPE") end)
+  end)
+end)
