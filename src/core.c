@@ -83,10 +83,12 @@ void om_unref(lua_State *L, int *ref) {
 }
 
 int om_push_error(lua_State *L, int err) {
+  char buf[64];
   const char *name;
   if (err > 0)
     err = -err;
-  name = uv_err_name(err);
+  /* uv_err_name() would malloc (and leak) a name for an unknown code. */
+  name = uv_err_name_r(err, buf, sizeof(buf));
   lua_pushnil(L);
   if (strncmp(name, "Unknown", 7) == 0 && strerrorname_np(-err) != NULL) {
     /* An errno libuv has no name for (ECHILD, ...): ask libc. */
