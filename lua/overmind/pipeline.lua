@@ -27,6 +27,7 @@ function M.run(spec, om)
     local args = {}
     for k, v in pairs(a.args or {}) do args[k] = v end
     args.name = name
+    args.shared_name = true
     -- Its parent is its first dependency's mission, or the pipeline (the
     -- default parent, from our own OVERMIND_MISSION_ID).
     local first = a.depends_on and a.depends_on[1]

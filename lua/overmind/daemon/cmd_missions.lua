@@ -17,6 +17,7 @@ local RUN_ARGS = {
   activity_timeout = "number?", timeout = "number?", stop_timeout = "number?",
   env = "map?", pty = "boolean?", log_max = "integer?",
   rows = "integer?", cols = "integer?", display = "string?",
+  shared_name = "boolean?",
 }
 
 return function(D)
@@ -67,7 +68,10 @@ return function(D)
       if not a.name:match("^[%w][%w%._%-]*$") then
         return nil, "invalid_name"
       end
-      if reg:name_in_use(a.name, true, supervisor.is_live) then
+      -- Pipeline agents are named after their keys and may share a name
+      -- with another pipeline's agent (the same blueprint applied twice).
+      if not a.shared_name and
+          reg:name_in_use(a.name, true, supervisor.is_live) then
         return nil, "name_taken"
       end
     end
