@@ -97,6 +97,19 @@ describe("daemon", function()
       -- the record says so after the next start
       assert.are.equal("stopped", e2e.info(h, id).status)
     end)
+
+    it("kills a mission that ignores SIGTERM after its stop timeout", function()
+      local id = e2e.run(h, { "--stop-timeout", "0.5",
+        "trap '' TERM; echo ready; while :; do sleep 0.05; done" })
+      e2e.wait_log(h, id, "ready\n")
+      local pgid = e2e.info(h, id).os_pid
+      local t0 = e2e.now()
+      assert.are.equal("Daemon stopped\n", e2e.ok(h, { "shutdown" }))
+      assert.is_truthy(e2e.now() - t0 >= 0.45, "shutdown did not wait for the grace period")
+      e2e.wait_for(function() return #e2e.group_members(pgid) == 0 end, 5,
+        "the mission's group to be gone")
+      assert.are.equal("stopped", e2e.info(h, id).status)
+    end)
   end)
 
   describe("autostart", function()
@@ -119,6 +132,27 @@ describe("daemon", function()
       end
       assert.is_nil(core.stat(sock()))
       assert.is_nil(e2e.daemon_pid(h))
+    end)
+
+    it("starts exactly one daemon for clients that start at once", function()
+      local bs = {}
+      for i = 1, 6 do bs[i] = e2e.spawn(h, { "ps" }) end
+      for i = 1, 6 do
+        assert.are.equal(0, e2e.bg_wait(bs[i], 20, "ps #" .. i),
+          e2e.bg_errors(bs[i]))
+        assert.is_truthy(e2e.bg_output(bs[i]):match("^ID "))
+      end
+      -- every overmind daemon process serving this home
+      local daemons = {}
+      for _, st in ipairs(e2e.procs()) do
+        local cmd = e2e.read_all("/proc/" .. st.pid .. "/cmdline")
+        local env = e2e.read_all("/proc/" .. st.pid .. "/environ")
+        if cmd:match("daemon%z?$") and st.state ~= "Z" and
+           env:find("OVERMIND_HOME=" .. h.home .. "\0", 1, true) then
+          daemons[#daemons + 1] = st.pid
+        end
+      end
+      assert.are.same({ e2e.daemon_pid(h) }, daemons)
     end)
 
     it("with OVERMIND_NO_AUTOSTART=1 still talks to a running daemon", function()

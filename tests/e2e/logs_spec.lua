@@ -35,6 +35,15 @@ describe("logs", function()
     assert.are.equal(want, e2e.ok(h, { "logs", id }))
   end)
 
+  it("keeps the output byte for byte: binary data and a 3 MB line", function()
+    local bin = finished({ "printf 'a\\377\\000b\\r\\n'" })
+    assert.are.equal("a\255\0b\r\n", e2e.ok(h, { "logs", bin }))
+    local long = finished({ "head -c 3000000 /dev/zero | tr '\\000' x; echo; echo end" })
+    local out = e2e.ok(h, { "logs", long })
+    assert.are.equal(3000000 + 5, #out)
+    assert.are.equal(string.rep("x", 3000000) .. "\nend\n", out)
+  end)
+
   it("keeps a last line without a newline", function()
     local id = finished({ "printf 'a\\nno-newline'" })
     assert.is_truthy(e2e.ok(h, { "logs", id }):match("^a\nno%-newline\n?$"))
@@ -182,11 +191,12 @@ describe("logs", function()
       return names, dir
     end
 
-    -- Writes lines from..to as "line NNNN", ten lines (100 bytes) per
-    -- burst with a pause in between, so the daemon sees many writes.
-    local function bursts(from, to)
-      return ("i=%d; while [ $i -le %d ]; do seq -f 'line %%04g' $i $((i+9)); " ..
-        "i=$((i+10)); sleep 0.005; done"):format(from, to - 9)
+    -- Writes lines from..to as "line NNNN", `per` lines (10 bytes each)
+    -- per burst with a pause in between, so the daemon sees many writes.
+    local function bursts(from, to, per)
+      per = per or 10
+      return ("i=%d; while [ $i -le %d ]; do seq -f 'line %%04g' $i $((i+%d)); " ..
+        "i=$((i+%d)); sleep 0.005; done"):format(from, to - per + 1, per - 1, per)
     end
 
     it("rotates past --log-max and logs reads across the files", function()
@@ -212,7 +222,7 @@ describe("logs", function()
     end)
 
     it("keeps 3 older files and drops the oldest output", function()
-      local id = finished({ "--log-max", "1k", bursts(1, 1000) })
+      local id = finished({ "--log-max", "1k", bursts(1, 1000, 25) })
       local names = log_files(id)
       assert.are.same({ "output.log", "output.log.1", "output.log.2",
                         "output.log.3" }, names)

@@ -52,6 +52,32 @@ describe("stop, kill, rm, prune", function()
     end, 10, what)
   end
 
+  describe("process groups", function()
+    it("runs each mission in a process group of its own", function()
+      local a = e2e.info(h, e2e.run(h, { "sleep 30" })).os_pid
+      local b = e2e.info(h, e2e.run(h, { "sleep 30" })).os_pid
+      local daemon_group = e2e.proc_stat(e2e.daemon_pid(h)).pgrp
+      for _, pid in ipairs({ a, b }) do
+        local st = e2e.proc_stat(pid)
+        assert.are.equal(pid, st.pgrp)
+        assert.are_not.equal(daemon_group, st.pgrp)
+      end
+    end)
+
+    it("marks a mission killed from outside crashed with 128+N", function()
+      local t = e2e.run(h, { "sleep 30" })
+      local k = e2e.run(h, { "sleep 30" })
+      core.kill(e2e.info(h, t).os_pid, "TERM")
+      core.kill(e2e.info(h, k).os_pid, "KILL")
+      local mt = e2e.wait_status(h, t, "crashed")
+      local mk = e2e.wait_status(h, k, "crashed")
+      assert.are.equal(143, mt.exit_code)
+      assert.are.equal(137, mk.exit_code)
+      assert.are.equal(0, mk.restart_count)
+      assert.are.equal(e2e.null, mk.os_pid)
+    end)
+  end)
+
   describe("stop", function()
     it("prints exactly 'Stopped mission <id>' and ends the mission", function()
       local id = e2e.run(h, { "--name", "sleeper", "sleep 30" })
@@ -80,7 +106,7 @@ describe("stop, kill, rm, prune", function()
     end)
 
     it("sends SIGKILL after --stop-timeout to a mission that ignores SIGTERM", function()
-      local id = e2e.run(h, { "--stop-timeout", "1",
+      local id = e2e.run(h, { "--stop-timeout", "0.5",
         "trap '' TERM; echo ready; while :; do sleep 0.05; done" })
       e2e.wait_log(h, id, "ready\n")
       local pid = e2e.info(h, id).os_pid
@@ -89,7 +115,7 @@ describe("stop, kill, rm, prune", function()
       local took = e2e.now() - t0
       assert.are.equal(0, r.code, r.err)
       assert.are.equal("Stopped mission " .. id .. "\n", r.out)
-      assert.is_truthy(took >= 0.9, "stopped after " .. took .. "s, before the grace period")
+      assert.is_truthy(took >= 0.45, "stopped after " .. took .. "s, before the grace period")
       assert.is_truthy(took < 5, "stop took " .. took .. "s")
       assert.are.equal("stopped", e2e.info(h, id).status)
       e2e.wait_for(function() return #e2e.group_members(pid) == 0 end, 5,
@@ -114,14 +140,14 @@ describe("stop, kill, rm, prune", function()
     end)
 
     it("cancels a pending restart", function()
-      local id = e2e.run(h, { "--restart", "always", "--backoff", "400", "exit 1" })
+      local id = e2e.run(h, { "--restart", "always", "--backoff", "300", "exit 1" })
       e2e.wait_status(h, id, "restarting")
       assert.are.equal("Stopped mission " .. id .. "\n", e2e.ok(h, { "stop", id }))
       local m = e2e.info(h, id)
       assert.are.equal("stopped", m.status)
       assert.are.equal(0, m.restart_count)
       -- it stays stopped past the backoff
-      local deadline = e2e.now() + 0.8
+      local deadline = e2e.now() + 0.5
       e2e.wait_for(function() return e2e.now() > deadline end, 5)
       m = e2e.info(h, id)
       assert.are.equal("stopped", m.status)
@@ -167,6 +193,16 @@ describe("stop, kill, rm, prune", function()
       assert.are.same({ bystander }, ids_in_ps())
       all_dead(pids, "the cascade")
       assert.are.equal("running", e2e.info(h, bystander).status)
+    end)
+
+    it("removes a mission waiting to restart, for good", function()
+      local id = e2e.run(h, { "--restart", "always", "--backoff", "300", "exit 1" })
+      e2e.wait_status(h, id, "restarting")
+      assert.are.equal("Killed mission " .. id .. "\n", e2e.ok(h, { "kill", id }))
+      assert.are.same({}, ids_in_ps())
+      local deadline = e2e.now() + 0.5
+      e2e.wait_for(function() return e2e.now() > deadline end, 5)
+      assert.are.same({}, ids_in_ps())
     end)
 
     it("kills every mission with --all", function()
@@ -220,6 +256,14 @@ describe("stop, kill, rm, prune", function()
       fails({ "rm", id }, "still_running")
       assert.are.same({ id }, ids_in_ps())
       assert.are.equal("running", e2e.info(h, id).status)
+    end)
+
+    it("refuses a mission waiting to restart with still_running", function()
+      local id = e2e.run(h, { "--restart", "always", "--backoff", "20000", "exit 1" })
+      e2e.wait_status(h, id, "restarting")
+      fails({ "rm", id }, "still_running")
+      assert.are.equal("Pruned 0 missions\n", e2e.ok(h, { "prune" }))
+      assert.are.same({ id }, ids_in_ps())
     end)
 
     it("fails with not_found for an unknown mission", function()
