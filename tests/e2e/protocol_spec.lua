@@ -66,6 +66,48 @@ describe("protocol", function()
     c:close()
   end)
 
+  it("answers in request order when a request has to wait (stop)", function()
+    local id = e2e.run(h, { "--stop-timeout", "0.3",
+      "trap '' TERM; echo ready; while :; do sleep 0.05; done" })
+    e2e.wait_log(h, id, "ready\n")
+    local replies = e2e.raw_request(h, '{"cmd":"stop","args":{"id":"' .. id ..
+      '"}}\n{"cmd":"ping"}\n', 2)
+    assert.are.equal(2, #replies)
+    local stop = e2e.json_decode(replies[1])
+    assert.are.equal("table", type(stop.ok), replies[1])
+    assert.are.equal('{"ok":"pong"}', replies[2])
+    assert.are.equal("stopped", e2e.info(h, id).status)
+  end)
+
+  it("streams logs --follow as one JSON object per line, then hangs up", function()
+    local gate = h.home .. "/gate"
+    local id = e2e.run(h, { "echo one; while [ ! -e " .. gate ..
+      " ]; do sleep 0.02; done; echo two; echo three" })
+    e2e.wait_log(h, id, "one\n")
+    local c = connect()
+    assert(c:send('{"cmd":"logs","args":{"id":"' .. id .. '","follow":true}}\n'))
+    local first = c:recv(5000)
+    assert.is_not_nil(first)
+    assert.are.equal("table", type(e2e.json_decode(first).ok), first)
+    e2e.write_file(gate, "")
+    local n = 0
+    while true do
+      local line, err = c:recv(10000)
+      if not line then
+        assert.are.equal("eof", err)
+        break
+      end
+      n = n + 1
+      local ok, obj = pcall(e2e.json_decode, line)
+      assert.is_true(ok, "not JSON: " .. line)
+      assert.are.equal("table", type(obj), line)
+      assert.is_nil(obj[1], "an array, not an object: " .. line)
+    end
+    assert.is_true(n >= 1)
+    c:close()
+    healthy("a finished follow")
+  end)
+
   it("replies with structured data, not text", function()
     local c = connect()
     local r = e2e.json_decode(ask(c, '{"cmd":"run","args":{"command":"echo hi","name":"viasock"}}'))

@@ -83,6 +83,15 @@ describe("ps", function()
       status = "crashed", uptime = "-", command = "exit 2" }), got[3])
   end)
 
+  it("shows a mission waiting to restart as restarting, with uptime '-'", function()
+    local id = e2e.run(h, { "--name", "phoenix", "--restart", "always",
+      "--backoff", "20000", "exit 1" })
+    e2e.wait_status(h, id, "restarting")
+    local got = lines_of(e2e.ok(h, { "ps" }))
+    assert.are.equal(expected({ id = id, name = "phoenix", type = "task",
+      status = "restarting", uptime = "-", command = "exit 1" }), got[2])
+  end)
+
   it("follows a value as long as its column or longer with one space", function()
     local n18 = "eighteen-chars-nam"
     local n25 = "a-name-of-twenty-five-chr"

@@ -261,6 +261,21 @@ describe("run", function()
       fails({ "run", "--name", "phoenix", "true" }, "name_taken")
     end)
 
+    it("never fails a run it performed, even for a huge --timeout", function()
+      for _, flag in ipairs({ "--timeout", "--activity-timeout" }) do
+        local r = e2e.om(h, { "run", "--name", "huge", flag, "1e308", "sleep 30" })
+        assert.is_nil(r.err:find("internal_error", 1, true),
+          "run " .. flag .. " 1e308: " .. r.err)
+        if r.code == 0 then
+          assert.are.equal("running", e2e.info(h, "huge").status)
+          e2e.ok(h, { "kill", "huge" })
+        else
+          assert.are.same({}, e2e.ps_json(h),
+            "run " .. flag .. " 1e308 failed (" .. r.err .. ") but created a mission")
+        end
+      end
+    end)
+
     it("rejects bad numbers for numeric flags", function()
       for _, flag in ipairs({ "--max-restarts", "--backoff", "--timeout",
                               "--stop-timeout", "--max-seconds" }) do

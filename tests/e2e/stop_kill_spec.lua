@@ -122,6 +122,19 @@ describe("stop, kill, rm, prune", function()
         "the group to be gone")
     end)
 
+    it("stops a mission whose --stop-timeout is huge", function()
+      local r = e2e.om(h, { "run", "--json", "--stop-timeout", "1e308", "sleep 30" })
+      if r.code ~= 0 then
+        -- refusing the value is fine too, as long as it is not half done
+        assert.is_nil(r.err:find("internal_error", 1, true), r.err)
+        assert.are.same({}, ids_in_ps())
+        return
+      end
+      local id = r.out:match('"id":"(%x+)"')
+      assert.are.equal("Stopped mission " .. id .. "\n", e2e.ok(h, { "stop", id }))
+      assert.are.equal("stopped", e2e.info(h, id).status)
+    end)
+
     it("fails with not_running for a mission that is not live", function()
       local a = e2e.run(h, { "true" })
       local b = e2e.run(h, { "exit 4" })
