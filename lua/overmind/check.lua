@@ -14,7 +14,9 @@ end
 
 local checks = {
   string = function(v) return type(v) == "string" end,
-  number = function(v) return type(v) == "number" and v == v and v >= 0 end,
+  number = function(v)
+    return type(v) == "number" and v == v and v >= 0 and v ~= math.huge
+  end,
   integer = function(v)
     return type(v) == "number" and v == math.floor(v) and v >= 0 and v < 2^53
   end,

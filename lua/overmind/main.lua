@@ -8,7 +8,8 @@
 --   overmind ...               the CLI
 return function(argv)
   local first = argv[1]
-  if first == "daemon" then
+  local help = argv[2] == "--help" or argv[2] == "-h"
+  if first == "daemon" and not help then
     return require("overmind.daemon").main(argv)
   elseif first == "-l" then
     return require("overmind.runfile").main(argv)

@@ -43,8 +43,7 @@ function M.apply(argv)
   })
   if not res then return out.fail(err) end
   if opts.json then
-    io.stdout:write(require("overmind.json").encode(
-      { id = res.id, name = res.name }), "\n")
+    out.id_name(res.id, res.name)
   else
     out.print("Started pipeline ", res.id, " (", res.name, ")")
   end

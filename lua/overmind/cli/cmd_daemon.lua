@@ -14,6 +14,12 @@ local function no_args(argv)
   return true
 end
 
+-- `overmind daemon`: main.lua runs the daemon directly; this is reached
+-- only through the CLI's own dispatch.
+function M.daemon(argv)
+  return require("overmind.daemon").main(argv)
+end
+
 function M.start(argv)
   local ok, code = no_args(argv)
   if not ok then return code end

@@ -75,7 +75,7 @@ local function start(opts, words)
   local res, rerr = client.call("run", a)
   if not res then return out.fail(rerr) end
   if opts.json then
-    io.stdout:write(json.encode({ id = res.id, name = res.name }), "\n")
+    out.id_name(res.id, res.name)
   else
     out.print("Started mission ", res.id, " (", res.name, ")")
   end

@@ -7,6 +7,7 @@ local M = {}
 
 -- command -> module that implements it (as a function of the same name).
 local commands = {
+  daemon = "overmind.cli.cmd_daemon",
   start = "overmind.cli.cmd_daemon",
   shutdown = "overmind.cli.cmd_daemon",
   status = "overmind.cli.cmd_daemon",

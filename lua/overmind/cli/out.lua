@@ -25,6 +25,11 @@ local function fix(v, key)
   return v
 end
 
+-- {"id":"<id>","name":"<name>"}, keys in this order (SPEC §3).
+function M.id_name(id, name)
+  io.stdout:write('{"id":', json.encode(id), ',"name":', json.encode(name), "}\n")
+end
+
 function M.json(v, is_array)
   v = fix(v)
   if is_array then v = json.array(v) end

@@ -88,6 +88,8 @@ local function build(home)
       D.hub:close_all(m, how)
       D.notify_waiters(m, how)
       if D.on_final then D.on_final(m, how) end
+      -- A finished mission holds no descriptor; a restart reopens its log.
+      D.runner:close_files(m)
     end,
     remove = D.forget,
     reap = reap,

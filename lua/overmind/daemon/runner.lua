@@ -187,6 +187,7 @@ function Runner:start(m)
   end
   m.rt.last_result_error = nil
   local wants = self.hub:wants_lines(m)
+  local pid -- set once spawned; the exit callback needs it
   local proc, serr = core.spawn({
     file = "/bin/sh",
     args = { "sh", "-c", cmd },
@@ -207,6 +208,10 @@ function Runner:start(m)
     on_exit = function(status, signame)
       local code = status
       if signame then code = 128 + core.signum(signame) end
+      -- A mission is a process tree: when its main process is gone, what
+      -- it left running in its group goes too (as systemd's control
+      -- group), so nothing outlives its supervision.
+      core.kill(-pid, "KILL")
       local crash = m.type == "task" and m.rt.last_result_error == true
       if crash and code == 0 then code = 1 end
       self.on_exit(m, code, crash)
@@ -214,7 +219,7 @@ function Runner:start(m)
   })
   if not proc then return nil, serr end
   m.rt.last_text = nil
-  local pid = proc:pid()
+  pid = proc:pid()
   local custom = prov.custom_parse
   local h = {
     pid = pid,

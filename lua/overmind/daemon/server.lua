@@ -144,7 +144,7 @@ function Session:handle(line)
   local cmd, args = req.cmd, req.args
   if type(cmd) ~= "string" then return ctx:fail("invalid_request: missing cmd") end
   if args == nil or args == json.null then args = {} end
-  if type(args) ~= "table" then
+  if type(args) ~= "table" or args[1] ~= nil then
     return ctx:fail("invalid_request: args must be an object")
   end
   for k, v in pairs(args) do

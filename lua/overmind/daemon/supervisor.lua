@@ -94,7 +94,13 @@ local function rt(m)
   return m.rt
 end
 
+-- Longest timer we arm: a --timeout of 1e308 means "never" in practice,
+-- and libuv wants an integer of milliseconds.
+M.MAX_TIMER_MS = 2 ^ 50
+
 function Sup:arm(m, name, ms, fn)
+  if ms ~= ms then ms = 0 end -- NaN
+  if ms > M.MAX_TIMER_MS then ms = M.MAX_TIMER_MS end
   local timers = rt(m).timers
   local t = timers[name]
   if not t then
