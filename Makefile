@@ -15,7 +15,7 @@ BUILD   := build
 
 # Debian packages the build, the tests and the demo need.
 DEB_PACKAGES := liblua5.4-dev lua5.4 libuv1-dev lua-cjson-dev lua-busted \
-                libedit-dev pkg-config tmux
+                libedit-dev pkg-config tmux clang libclang-rt-14-dev
 
 PKGS     := lua5.4 libuv
 CFLAGS   ?= -O2 -g
@@ -37,7 +37,7 @@ ASAN_OBJS := $(SRCS:src/%.c=$(BUILD)/asan/obj/%.o) $(BUILD)/asan/obj/embed.o
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
               -fno-sanitize-recover=undefined
 
-.PHONY: all deps test test-quick demo asan bench install clean
+.PHONY: all deps test demo asan bench install clean fuzz fuzz-build
 
 all: deps $(BUILD)/overmind
 
@@ -82,8 +82,35 @@ $(BUILD)/asan/obj/embed.o: $(BUILD)/embed.c include/overmind/embed.h
 $(BUILD)/asan/overmind: $(ASAN_OBJS)
 	$(CC) $(ASAN_FLAGS) -o $@ $(ASAN_OBJS) $(LDFLAGS) $(LDLIBS)
 
-test: all asan
+test: all asan fuzz-build
 	@tests/run
+
+# Fuzzing with libFuzzer (clang): targets in tests/fuzz/, seeds in
+# tests/fuzz/corpus/<target>/.  `make fuzz` runs each for FUZZ_TIME seconds
+# (default 60); `make test` runs each briefly (tests/run, suite "fuzz").
+FUZZ_TARGETS := request lines streamjson toml
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_CC      := clang
+FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=undefined -std=c11 -D_GNU_SOURCE \
+                -Iinclude -I/usr/include/lua5.4
+FUZZ_SRCS    := $(filter-out src/main.c,$(SRCS)) $(BUILD)/embed.c
+FUZZ_TIME    ?= 60
+
+fuzz-build: $(FUZZ_BINS)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/harness.h $(FUZZ_SRCS) $(HDRS) | deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRCS) $(LDLIBS)
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "== fuzz_$$t ($(FUZZ_TIME)s)"; \
+	  work=$$(mktemp -d); cp tests/fuzz/corpus/$$t/* $$work/; \
+	  $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) -max_len=65536 \
+	    -print_final_stats=1 $$work 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Done' ; \
+	  st=$$?; rm -rf $$work; \
+	done
 
 demo: all
 	@examples/demo.sh

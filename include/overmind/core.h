@@ -25,6 +25,10 @@ int om_loop_closed(void);
 int om__checksignal(lua_State *L, int i);
 const char *om__signame(int num);
 
+/* A new Lua state with the standard libraries, lua-cjson, overmind.core
+ * and the embedded Lua modules (src/state.c); NULL when out of memory. */
+lua_State *om_newstate(void);
+
 /* Opens `overmind.core` and leaves the module table on the stack. */
 int luaopen_overmind_core(lua_State *L);
 

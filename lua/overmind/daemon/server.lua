@@ -134,22 +134,31 @@ function Session:next()
   if line then return self:handle(line) end
 end
 
-function Session:handle(line)
-  local ctx = setmetatable({ conn = self.conn, session = self }, Ctx)
-  self.current = ctx
+-- Decodes one request line: returns cmd, args (nulls removed), or nil and
+-- the reason.  Never raises, whatever the bytes (tests/fuzz feeds it).
+function M.parse_request(line)
   local req = json.decode(line)
+  if req == nil then return nil, "invalid_json" end
   if type(req) ~= "table" or req[1] ~= nil then
-    return ctx:fail(req == nil and "invalid_json" or "invalid_request")
+    return nil, "invalid_request"
   end
   local cmd, args = req.cmd, req.args
-  if type(cmd) ~= "string" then return ctx:fail("invalid_request: missing cmd") end
+  if type(cmd) ~= "string" then return nil, "invalid_request: missing cmd" end
   if args == nil or args == json.null then args = {} end
   if type(args) ~= "table" or args[1] ~= nil then
-    return ctx:fail("invalid_request: args must be an object")
+    return nil, "invalid_request: args must be an object"
   end
   for k, v in pairs(args) do
     if v == json.null then args[k] = nil end
   end
+  return cmd, args
+end
+
+function Session:handle(line)
+  local ctx = setmetatable({ conn = self.conn, session = self }, Ctx)
+  self.current = ctx
+  local cmd, args = M.parse_request(line)
+  if not cmd then return ctx:fail(args) end
   local handler = self.server.handlers[cmd]
   if not handler then return ctx:fail("unknown_command: " .. cmd) end
   local ok, res, err = xpcall(handler, debug.traceback, args, ctx)

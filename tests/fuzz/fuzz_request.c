@@ -1,0 +1,36 @@
+/* Fuzz target: the socket request decoder.  Bytes as a client would send
+ * them go through the line framer of src/server.c (1 MiB cap, overflow is
+ * an error) and each line through the daemon's request parsing
+ * (overmind.daemon.server.parse_request), which must never raise and must
+ * answer every line with a command or a reason. */
+#include "harness.h"
+#include "overmind/lines.h"
+
+static const char *setup =
+    "local server = require('overmind.daemon.server')\n"
+    "return function(line)\n"
+    "  local cmd, args = server.parse_request(line)\n"
+    "  if cmd then\n"
+    "    assert(type(cmd) == 'string' and type(args) == 'table')\n"
+    "  else\n"
+    "    assert(type(args) == 'string' and args ~= '')\n"
+    "  end\n"
+    "end\n";
+
+static void on_line(void *ud, const char *line, size_t len) {
+  (void)ud;
+  fuzz_call(line, len);
+}
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
+  om_lines_t f;
+  fuzz_state(setup);
+  /* A small cap so overflow is reachable with small inputs. */
+  om_lines_init(&f, 4096, 0);
+  /* Feed in two pieces, as two reads would arrive. */
+  om_lines_feed(&f, (const char *)data, size / 2, on_line, NULL);
+  om_lines_feed(&f, (const char *)data + size / 2, size - size / 2, on_line,
+                NULL);
+  om_lines_free(&f);
+  return 0;
+}

@@ -1,0 +1,43 @@
+/* Shared by the fuzz targets: one Lua state per process, with the
+ * embedded modules, and a way to call a Lua function that must not fail. */
+#ifndef OVERMIND_FUZZ_HARNESS_H
+#define OVERMIND_FUZZ_HARNESS_H
+
+#include "overmind/core.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static lua_State *fuzz_L;
+
+/* Creates the state and runs `setup` (Lua source that returns the function
+ * each input is handed to), keeping that function in the registry. */
+static lua_State *fuzz_state(const char *setup) {
+  if (fuzz_L != NULL)
+    return fuzz_L;
+  fuzz_L = om_newstate();
+  if (fuzz_L == NULL)
+    abort();
+  if (luaL_dostring(fuzz_L, setup) != LUA_OK) {
+    fprintf(stderr, "fuzz setup: %s\n", lua_tostring(fuzz_L, -1));
+    abort();
+  }
+  lua_setfield(fuzz_L, LUA_REGISTRYINDEX, "fuzz.target");
+  return fuzz_L;
+}
+
+/* Calls the target with the bytes; a Lua error is a finding. */
+static void fuzz_call(const char *data, size_t n) {
+  lua_State *L = fuzz_L;
+  static unsigned calls;
+  lua_getfield(L, LUA_REGISTRYINDEX, "fuzz.target");
+  lua_pushlstring(L, data, n);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    fprintf(stderr, "Lua error on fuzz input: %s\n", lua_tostring(L, -1));
+    abort();
+  }
+  if (++calls % 256 == 0)
+    lua_gc(L, LUA_GCCOLLECT);
+}
+
+#endif
