@@ -192,6 +192,10 @@ static int fs_getcwd(lua_State *L) {
   return 1;
 }
 
+static int fs_chdir(lua_State *L) {
+  return result(L, chdir(luaL_checkstring(L, 1)));
+}
+
 static int fs_realpath(lua_State *L) {
   char buf[PATH_MAX];
   if (realpath(luaL_checkstring(L, 1), buf) == NULL)
@@ -259,6 +263,7 @@ void om__open_fs(lua_State *L) {
       {"listdir", fs_listdir},     {"rmtree", fs_rmtree},
       {"read_file", fs_read_file}, {"write_file", fs_write_file},
       {"getcwd", fs_getcwd},       {"realpath", fs_realpath},
+      {"chdir", fs_chdir},
       {"flock", fs_flock},         {NULL, NULL}};
   static const luaL_Reg methods[] = {{"write", lock_write},
                                      {"release", lock_release},

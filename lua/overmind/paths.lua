@@ -2,10 +2,16 @@
 -- $HOME/.overmind.
 local M = {}
 
+-- Always absolute: the daemon runs from "/" and prints it in `status`.
 function M.home()
   local h = os.getenv("OVERMIND_HOME")
-  if h and h ~= "" then return (h:gsub("/+$", "")) end
-  return (os.getenv("HOME") or "/tmp") .. "/.overmind"
+  if not h or h == "" then h = (os.getenv("HOME") or "/tmp") .. "/.overmind" end
+  if h:sub(1, 1) ~= "/" then
+    local cwd = require("overmind.core").getcwd() or "."
+    h = cwd .. "/" .. h
+  end
+  h = h:gsub("/+$", "")
+  return h
 end
 
 function M.socket(home) return (home or M.home()) .. "/overmind.sock" end

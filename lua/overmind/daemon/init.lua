@@ -189,6 +189,8 @@ function M.main(argv)
   core.on_error(function(msg) dlog.write("error: " .. msg) end)
   core.raise_nofile()
 
+  -- A daemon keeps no directory busy (missions have their own cwd).
+  core.chdir("/")
   local D = build(home)
   D.shutdown = function(done) M.shutdown(D, done) end
 
