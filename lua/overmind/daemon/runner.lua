@@ -195,6 +195,9 @@ function Runner:start(m)
     env = envmod.build(self.env, m, self.home),
     stdin = m.type == "session" and not m.pty and "pipe" or "null",
     pty = m.pty and { rows = m.rows or 24, cols = m.cols or 80 } or nil,
+    -- The in-memory tail: what `attach` replays of a terminal mission; a
+    -- little for the others (the log file holds everything).
+    tail = m.pty and (64 << 10) or (8 << 10),
     log = raw_sink,
     deliver = prov.custom_parse or wants,
     decode = prov.custom_parse or nil,
