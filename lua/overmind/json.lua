@@ -40,6 +40,28 @@ function M.encode(v)
   return s
 end
 
+-- An event as one JSON line with its keys in a stable, readable order
+-- (SPEC §6 writes {"type":"exit","status":..,"exit_code":..}): the keys
+-- of `EVENT_ORDER` first, then the rest sorted.
+local EVENT_ORDER = { "type", "text", "n", "status", "exit_code" }
+local EVENT_RANK = {}
+for i, k in ipairs(EVENT_ORDER) do EVENT_RANK[k] = i end
+
+function M.encode_event(ev)
+  local keys = {}
+  for k in pairs(ev) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b)
+    local ra, rb = EVENT_RANK[a] or 99, EVENT_RANK[b] or 99
+    if ra ~= rb then return ra < rb end
+    return tostring(a) < tostring(b)
+  end)
+  local parts = {}
+  for i, k in ipairs(keys) do
+    parts[i] = M.encode(tostring(k)) .. ":" .. M.encode(ev[k])
+  end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
 -- lua-cjson 2.1.0 decodes every number as a float; integral values come
 -- back as integers so that 3 prints as 3, not 3.0.
 local tointeger = math.tointeger

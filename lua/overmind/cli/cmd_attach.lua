@@ -68,13 +68,16 @@ local function pty_session(c, res, id)
 end
 
 local function claude_session(res)
-  local bin = os.getenv("OVERMIND_CLAUDE_BIN")
+  -- The executable the session itself runs (the daemon knows which), else
+  -- this shell's choice, else claude on PATH.
+  local bin = res.bin
+  if not bin or bin == "" then bin = os.getenv("OVERMIND_CLAUDE_BIN") end
   if not bin or bin == "" then bin = "claude" end
   local cmd = "cd " .. shell.quote(res.cwd or ".") .. " && exec " ..
     shell.quote(bin) .. " --resume " .. shell.quote(res.session_id)
   -- os.execute ignores SIGINT while it waits, so Ctrl-C reaches claude and
   -- we live on to unpause the session.
-  local ok, how, code = pcall(os.execute, cmd)
+  local ok, _, how, code = pcall(os.execute, cmd)
   local _, derr = client.call("detach", { id = res.id })
   if derr and derr ~= "not_paused" then out.fail(derr) end
   if not ok then return out.fail(how) end

@@ -4,6 +4,7 @@ local check = require("overmind.check")
 local json = require("overmind.json")
 local core = require("overmind.core")
 local supervisor = require("overmind.daemon.supervisor")
+local common = require("overmind.providers.common")
 local DEFER = require("overmind.daemon.server").DEFER
 
 return function(D)
@@ -108,8 +109,8 @@ return function(D)
     ctx:stream()
     ctx:reply({ id = m.id, status = supervisor.status(m) })
     if not supervisor.is_live(m) then
-      ctx:send({ type = "exit", status = supervisor.status(m),
-                 exit_code = m.exit_code == nil and json.null or m.exit_code })
+      ctx:send(json.encode_event({ type = "exit", status = supervisor.status(m),
+                 exit_code = m.exit_code == nil and json.null or m.exit_code }))
       ctx:finish()
       return DEFER
     end
@@ -157,7 +158,8 @@ return function(D)
       set_paused(m, true)
       D.log("mission " .. m.id .. " paused for attach")
       return { mode = "claude", id = m.id, session_id = m.session_id,
-               cwd = m.cwd }
+               cwd = m.cwd,
+               bin = common.executable(m, "OVERMIND_CLAUDE_BIN", "claude") }
     end
     return nil, "not_attachable"
   end

@@ -77,7 +77,7 @@ end
 function Hub:emit(m, ev)
   local subs = m.rt and m.rt.subscribers
   if not subs or next(subs) == nil then return end
-  local line = type(ev) == "string" and ev or json.encode(ev)
+  local line = type(ev) == "string" and ev or json.encode_event(ev)
   for ctx in pairs(subs) do
     if not ctx:send(line) then subs[ctx] = nil end
   end

@@ -113,7 +113,7 @@ function Runner:on_lines(m, prov, lines, decoded, text)
     if subs then
       local evs = {}
       for i = 1, n_lines do
-        evs[i] = json.encode({ type = "plain", text = lines[i] })
+        evs[i] = json.encode_event({ type = "plain", text = lines[i] })
       end
       hub:emit_lines(m, evs)
     end
@@ -162,7 +162,7 @@ function Runner:on_lines(m, prov, lines, decoded, text)
       for line in text:gmatch("([^\n]*)\n") do
         k = k + 1
         evs[k] = (decoded and decoded[k]) and line or
-          json.encode({ type = "plain", text = line })
+          json.encode_event({ type = "plain", text = line })
       end
       hub:emit_lines(m, evs)
     end
