@@ -39,7 +39,10 @@ function M.start_daemon(home)
     return nil, "already running", true
   end
   if c then c:close() end
-  local exe = core.exepath()
+  -- OVERMIND_DAEMON_BIN picks another build for the daemon (the test suite
+  -- runs a sanitizer build of the daemon behind ordinary clients).
+  local exe = os.getenv("OVERMIND_DAEMON_BIN")
+  if not exe or exe == "" then exe = core.exepath() end
   local pid, serr = core.spawn_detached(exe, { "overmind", "daemon" },
     paths.daemon_log(home))
   if not pid then
