@@ -99,16 +99,26 @@ static char read_buf[READ_BUF];
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
-/* Missions whose reading is paused for fairness; one check handle resumes
- * them after the loop's poll phase, once everyone else had their turn. */
-static om_proc_t *throttled_head;
-static uv_check_t resume_check;
-static int resume_check_ready;
+/* Reading is paused, and resumed a little later, in two cases.
+ *
+ * Fairness: past BURST_MAX bytes in one loop turn a mission waits until the
+ * turn ends (one check handle resumes them after the poll phase), so a
+ * flooding mission does not starve the others or its subscribers.
+ *
+ * Coalescing: a read much smaller than the buffer means the mission writes
+ * in small pieces; waiting COALESCE_MS before reading again lets them pile
+ * up in the (1 MiB) pipe, so the daemon wakes once per many writes instead
+ * of once per write.  Terminals are exempt: a human is watching. */
+#define COALESCE_BELOW (16 * 1024)
+#define COALESCE_MS 1
 
-static void resume_throttled(uv_check_t *h) {
-  om_proc_t *p = throttled_head;
-  throttled_head = NULL;
-  uv_check_stop(h);
+static om_proc_t *throttled_head;  /* resumed after this loop turn */
+static om_proc_t *coalescing_head; /* resumed after COALESCE_MS */
+static uv_check_t resume_check;
+static uv_timer_t resume_timer;
+static int resume_ready;
+
+static void resume_list(om_proc_t *p) {
   while (p != NULL) {
     om_proc_t *next = p->next_throttled;
     p->next_throttled = NULL;
@@ -122,32 +132,60 @@ static void resume_throttled(uv_check_t *h) {
   }
 }
 
-static void throttle(om_proc_t *p) {
+static void resume_throttled(uv_check_t *h) {
+  om_proc_t *p = throttled_head;
+  throttled_head = NULL;
+  uv_check_stop(h);
+  resume_list(p);
+}
+
+static void resume_coalesced(uv_timer_t *h) {
+  om_proc_t *p = coalescing_head;
+  (void)h;
+  coalescing_head = NULL;
+  resume_list(p);
+}
+
+/* Pauses reading; delay 0: until the end of this loop turn. */
+static void throttle(om_proc_t *p, int delay) {
   if (p->throttled)
     return;
-  if (!resume_check_ready) {
+  if (!resume_ready) {
     uv_check_init(om_loop(), &resume_check);
     uv_unref((uv_handle_t *)&resume_check);
-    resume_check_ready = 1;
+    uv_timer_init(om_loop(), &resume_timer);
+    uv_unref((uv_handle_t *)&resume_timer);
+    resume_ready = 1;
   }
   uv_read_stop((uv_stream_t *)&p->out);
   p->reading = 0;
   p->throttled = 1;
-  p->next_throttled = throttled_head;
-  throttled_head = p;
-  uv_check_start(&resume_check, resume_throttled);
+  if (delay == 0) {
+    p->next_throttled = throttled_head;
+    throttled_head = p;
+    uv_check_start(&resume_check, resume_throttled);
+  } else {
+    p->next_throttled = coalescing_head;
+    coalescing_head = p;
+    if (!uv_is_active((uv_handle_t *)&resume_timer))
+      uv_timer_start(&resume_timer, resume_coalesced, (uint64_t)delay, 0);
+  }
 }
 
-/* A process going away must leave the throttled list. */
-static void unthrottle(om_proc_t *p) {
-  om_proc_t **pp = &throttled_head;
+static void unlink_from(om_proc_t **pp, om_proc_t *p) {
   while (*pp != NULL) {
     if (*pp == p) {
       *pp = p->next_throttled;
-      break;
+      return;
     }
     pp = &(*pp)->next_throttled;
   }
+}
+
+/* A process going away must leave the paused lists. */
+static void unthrottle(om_proc_t *p) {
+  unlink_from(&throttled_head, p);
+  unlink_from(&coalescing_head, p);
   p->next_throttled = NULL;
   p->throttled = 0;
 }
@@ -374,8 +412,12 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   if (nread > 0) {
     consume(p, buf->base, (size_t)nread);
     p->burst += (size_t)nread;
-    if (p->burst >= BURST_MAX && p->reading && p->out_open)
-      throttle(p);
+    if (!p->reading || !p->out_open)
+      return;
+    if (p->burst >= BURST_MAX)
+      throttle(p, 0);
+    else if (!p->pty && (size_t)nread < COALESCE_BELOW)
+      throttle(p, COALESCE_MS);
     return;
   }
   if (nread == 0)
