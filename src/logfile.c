@@ -27,11 +27,12 @@ struct om_logfile {
   char *path;
   int64_t size;  /* bytes in the current file */
   int64_t total; /* bytes appended through this object */
-  int64_t max;   /* rotate once the file passes this; 0: never */
+  int64_t max;   /* no file grows past this (see append_rotating); 0: never */
   int keep;      /* older files kept */
   int err_ref;   /* Lua callback told about write failures */
   int tap_ref;   /* Lua callback handed every chunk written (log -f) */
   int failing;   /* inside a failure episode: report once */
+  int last;      /* the last byte appended (across rotations); -1: none */
 };
 
 om_logfile_t *om_logfile_check(lua_State *L, int i) {
@@ -112,38 +113,92 @@ static int write_all(om_logfile_t *lf, struct iovec *iov, int iovcnt) {
   return 0;
 }
 
+/* Appends bytes so that no file grows past `max`: what does not fit goes
+ * to a fresh file, cut after the last whole line that fits (only a line
+ * longer than `max` itself is cut in the middle).  `logs` reads the files
+ * in order, so nothing is lost or reordered. */
+static int append_rotating(om_logfile_t *lf, const char *d, size_t n) {
+  int rotate_ok = 1;
+  while (n > 0) {
+    size_t take = n;
+    int full = 0;
+    struct iovec iov;
+    int rc;
+    if (rotate_ok && (size_t)lf->size + n > (size_t)lf->max) {
+      size_t room = lf->size < lf->max ? (size_t)(lf->max - lf->size) : 0;
+      const char *nl = room > 0 ? memrchr(d, '\n', room) : NULL;
+      if (nl != NULL) {
+        take = (size_t)(nl - d) + 1;
+        full = 1;
+      } else if (lf->size > 0) {
+        rc = rotate(lf);
+        if (rc != 0) {
+          report(lf, -rc, "cannot rotate");
+          rotate_ok = 0; /* keep writing to the file we have */
+        }
+        continue;
+      } else {
+        take = (size_t)lf->max; /* one line longer than a whole file */
+        full = 1;
+      }
+    }
+    iov.iov_base = (void *)d;
+    iov.iov_len = take;
+    rc = write_all(lf, &iov, 1);
+    if (rc != 0)
+      return rc;
+    d += take;
+    n -= take;
+    if (full && n > 0 && rotate_ok) {
+      rc = rotate(lf);
+      if (rc != 0) {
+        report(lf, -rc, "cannot rotate");
+        rotate_ok = 0;
+      }
+    }
+  }
+  return 0;
+}
+
 static int append_iov(om_logfile_t *lf, struct iovec *iov, int iovcnt) {
   struct iovec iov0[2];
-  int iovcnt0 = iovcnt, rc;
+  size_t total = 0;
+  int rc = 0;
   if (lf->fd < 0)
     return -EBADF;
+  for (int i = 0; i < iovcnt; i++)
+    total += iov[i].iov_len;
   /* write_all consumes the vector; keep the original for the tap. */
   memcpy(iov0, iov, sizeof(struct iovec) * (size_t)iovcnt);
-  rc = write_all(lf, iov, iovcnt);
+  if (lf->max <= 0 || (size_t)lf->size + total <= (size_t)lf->max) {
+    rc = write_all(lf, iov, iovcnt); /* the common case: one syscall */
+  } else {
+    for (int i = 0; i < iovcnt && rc == 0; i++)
+      rc = append_rotating(lf, iov0[i].iov_base, iov0[i].iov_len);
+  }
   if (rc != 0) {
     report(lf, -rc, "cannot write");
     return rc;
   }
   lf->failing = 0;
+  for (int i = iovcnt - 1; i >= 0; i--) {
+    if (iov0[i].iov_len > 0) {
+      lf->last = ((unsigned char *)iov0[i].iov_base)[iov0[i].iov_len - 1];
+      break;
+    }
+  }
   if (lf->tap_ref != LUA_NOREF) {
     /* Followers see exactly the bytes the file got, in order. */
     lua_State *L = om_state();
     luaL_Buffer b;
     om_push_ref(L, lf->tap_ref);
     luaL_buffinit(L, &b);
-    for (int i = 0; i < iovcnt0; i++)
+    for (int i = 0; i < iovcnt; i++)
       luaL_addlstring(&b, iov0[i].iov_base, iov0[i].iov_len);
     luaL_pushresult(&b);
     om_pcall(L, 1, 0);
-    if (lf->fd < 0) /* the tap closed us */
-      return 0;
   }
-  if (lf->max > 0 && lf->size >= lf->max) {
-    rc = rotate(lf);
-    if (rc != 0)
-      report(lf, -rc, "cannot rotate");
-  }
-  return rc;
+  return 0;
 }
 
 int om_logfile_write(om_logfile_t *lf, const char *data, size_t n) {
@@ -188,8 +243,18 @@ static int logfile_new(lua_State *L) {
   lf->fd = open_append(path);
   if (lf->fd < 0)
     return om_push_error(L, -errno);
-  if (fstat(lf->fd, &st) == 0)
+  lf->last = -1;
+  if (fstat(lf->fd, &st) == 0) {
+    int rfd = open(path, O_RDONLY | O_CLOEXEC);
+    unsigned char c;
     lf->size = st.st_size;
+    /* Whether the file ends mid-line decides where a marker goes. */
+    if (rfd >= 0) {
+      if (st.st_size > 0 && pread(rfd, &c, 1, st.st_size - 1) == 1)
+        lf->last = c;
+      close(rfd);
+    }
+  }
   return 1;
 }
 
@@ -220,6 +285,14 @@ static int logfile_size(lua_State *L) {
   lua_pushinteger(L, lf->size);
   lua_pushinteger(L, lf->total);
   return 2;
+}
+
+/* lf:at_line_start() -> true when what was appended last ends a line (or
+ * nothing was), so a line of our own would not glue onto output. */
+static int logfile_at_line_start(lua_State *L) {
+  om_logfile_t *lf = om_logfile_check(L, 1);
+  lua_pushboolean(L, lf->last < 0 || lf->last == '\n');
+  return 1;
 }
 
 static int logfile_path(lua_State *L) {
@@ -271,6 +344,7 @@ void om__open_logfile(lua_State *L) {
                                      {"writeline", logfile_writeline},
                                      {"size", logfile_size},
                                      {"path", logfile_path},
+                                     {"at_line_start", logfile_at_line_start},
                                      {"set_max", logfile_set_max},
                                      {"tap", logfile_tap},
                                      {"close", logfile_close},

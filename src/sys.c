@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -181,6 +182,26 @@ static int sys_waitpid(lua_State *L) {
   return 2;
 }
 
+/* core.random(n) -> n random bytes from the kernel (no descriptor kept
+ * open, unlike a long-lived /dev/urandom handle). */
+static int sys_random(lua_State *L) {
+  lua_Integer n = luaL_checkinteger(L, 1);
+  char buf[256];
+  size_t got = 0;
+  luaL_argcheck(L, n >= 0 && n <= (lua_Integer)sizeof(buf), 1, "0 to 256");
+  while (got < (size_t)n) {
+    ssize_t r = getrandom(buf + got, (size_t)n - got, 0);
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      return om_push_error(L, -errno);
+    }
+    got += (size_t)r;
+  }
+  lua_pushlstring(L, buf, (size_t)n);
+  return 1;
+}
+
 static int sys_sleep(lua_State *L) {
   lua_Integer ms = luaL_checkinteger(L, 1);
   struct timespec ts;
@@ -249,6 +270,7 @@ void om__open_sys(lua_State *L) {
                                    {"spawn_detached", sys_spawn_detached},
                                    {"waitpid", sys_waitpid},
                                    {"sleep", sys_sleep},
+                                   {"random", sys_random},
                                    {"environ", sys_environ},
                                    {"setenv", sys_setenv},
                                    {"raise_nofile", sys_raise_nofile},

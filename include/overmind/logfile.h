@@ -1,6 +1,7 @@
-/* Append-only log files with size-based rotation (SPEC §2: a log rotates
- * when it passes its maximum size, keeping `keep` older files named
- * <path>.1 (newest) to <path>.<keep>). */
+/* Append-only log files with size-based rotation (SPEC §2): when a write
+ * would take the file past its maximum size, the lines that fit stay and
+ * the rest starts a new file; `keep` older files are kept, named
+ * <path>.1 (newest) to <path>.<keep>. */
 #ifndef OVERMIND_LOGFILE_H
 #define OVERMIND_LOGFILE_H
 

@@ -24,15 +24,12 @@ local nouns = {
   "valley", "vortex", "willow", "wolf", "wren", "yak", "zenith", "zephyr",
 }
 
-local urandom
-
 local function random_bytes(n)
-  if not urandom then urandom = io.open("/dev/urandom", "rb") end
-  if urandom then
-    local b = urandom:read(n)
-    if b and #b == n then return b end
-  end
-  -- No /dev/urandom (a chroot?): math.random is seeded per process.
+  local ok, bytes = pcall(function()
+    return require("overmind.core").random(n)
+  end)
+  if ok and bytes and #bytes == n then return bytes end
+  -- No getrandom (an old kernel?): math.random is seeded per process.
   local t = {}
   for i = 1, n do t[i] = string.char(math.random(0, 255)) end
   return table.concat(t)

@@ -57,10 +57,38 @@ local function build(home)
     on_event = function(m, ev) if D.on_event then D.on_event(m, ev) end end,
   })
 
+  -- Records that could not be written (disk full) are kept and retried
+  -- every few seconds and at shutdown, so a state change is never lost
+  -- for good.
+  local unsaved, retry_timer = {}, nil
+
+  local function retry_unsaved()
+    for id, m in pairs(unsaved) do
+      if m.state == "killed" or store.save(home, m) then unsaved[id] = nil end
+    end
+    if next(unsaved) == nil and retry_timer then
+      retry_timer:close()
+      retry_timer = nil
+    end
+  end
+  D.retry_unsaved = retry_unsaved
+
   function D.save(m)
     if m.state == "killed" then return end
     local ok, err = store.save(home, m)
-    if not ok then dlog.write("cannot save mission " .. m.id .. ": " .. err) end
+    if ok then
+      unsaved[m.id] = nil
+      return
+    end
+    if not unsaved[m.id] then
+      dlog.write("cannot save mission " .. m.id .. ": " .. tostring(err) ..
+        " (will retry)")
+    end
+    unsaved[m.id] = m
+    if not retry_timer then
+      retry_timer = core.timer()
+      retry_timer:start(2000, 2000, retry_unsaved)
+    end
   end
 
   function D.store_dir(id)
@@ -219,6 +247,7 @@ function M.main(argv)
 
   core.run()
 
+  D.retry_unsaved()
   for _, s in ipairs(signals) do s:close() end
   for _, m in ipairs(D.registry:list()) do D.runner:close_files(m) end
   core.close_loop()

@@ -55,10 +55,13 @@ function Runner:events_for(m)
   return m.rt.events
 end
 
--- Appends a line of our own (a marker) to the mission's log.
+-- Appends a line of our own (a marker) to the mission's log, on a line of
+-- its own even when the output stopped mid-line.
 function Runner:mark(m, line)
   local log = self:log_for(m)
-  if log then log:writeline(line) end
+  if not log then return end
+  if not log:at_line_start() then line = "\n" .. line end
+  log:writeline(line)
 end
 
 function Runner:close_files(m)
