@@ -21,7 +21,8 @@ end
 local function read_all(path)
   local f = io.open(path, "rb")
   if not f then return "" end
-  local s = f:read("a")
+  -- A /proc file whose process exits between open and read reads as nil.
+  local s = f:read("a") or ""
   f:close()
   return s
 end
