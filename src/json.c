@@ -207,9 +207,9 @@ static int string(dec_t *d) {
   return 0;
 }
 
-static int number(dec_t *d) {
-  const char *s = d->p;
-  int is_float = 0;
+/* Scans a number's syntax (RFC 8259); tells whether it is a float. */
+static int scan_number(dec_t *d, int *is_float) {
+  *is_float = 0;
   if (d->p < d->end && *d->p == '-')
     d->p++;
   if (d->p >= d->end)
@@ -223,7 +223,7 @@ static int number(dec_t *d) {
     return 0;
   }
   if (d->p < d->end && *d->p == '.') {
-    is_float = 1;
+    *is_float = 1;
     d->p++;
     if (d->p >= d->end || *d->p < '0' || *d->p > '9')
       return 0;
@@ -231,7 +231,7 @@ static int number(dec_t *d) {
       d->p++;
   }
   if (d->p < d->end && (*d->p == 'e' || *d->p == 'E')) {
-    is_float = 1;
+    *is_float = 1;
     d->p++;
     if (d->p < d->end && (*d->p == '+' || *d->p == '-'))
       d->p++;
@@ -240,6 +240,14 @@ static int number(dec_t *d) {
     while (d->p < d->end && *d->p >= '0' && *d->p <= '9')
       d->p++;
   }
+  return 1;
+}
+
+static int number(dec_t *d) {
+  const char *s = d->p;
+  int is_float = 0;
+  if (!scan_number(d, &is_float))
+    return 0;
   {
     char tmp[64];
     size_t len = (size_t)(d->p - s);
@@ -443,11 +451,10 @@ static int skip_value(dec_t *d) {
     return literal(d, "false", 5);
   case 'n':
     return literal(d, "null", 4);
-  default:
-    if (!number(d))
-      return 0;
-    lua_pop(d->L, 1);
-    return 1;
+  default: {
+    int is_float; /* a dropped number is only scanned, not converted */
+    return scan_number(d, &is_float);
+  }
   }
 }
 
