@@ -122,15 +122,17 @@ function M.start_daemon(h)
   return dpid, e2e.fd_count(dpid)
 end
 
--- Asserts that the daemon holds `baseline` descriptors again (waiting a
--- little for closes in flight).
+-- Asserts that the daemon holds no more than `baseline` descriptors again
+-- (waiting a little for closes in flight).  Fewer is no leak: a baseline
+-- may catch a descriptor that is open for a moment (the sanitizer
+-- runtime reads /proc/self/maps now and then).
 function M.fds_back(dpid, baseline, what)
   local last
   pcall(e2e.wait_for, function()
     last = e2e.fd_count(dpid)
-    return last == baseline
+    return last <= baseline
   end, M.secs(5))
-  if last ~= baseline then
+  if last > baseline then
     local list = e2e.sh("ls -l /proc/" .. dpid .. "/fd | tail -5")
     error(("%s: the daemon holds %s file descriptors, %d at the baseline; " ..
       "the last few:\n%s"):format(what, tostring(last), baseline, list), 2)
