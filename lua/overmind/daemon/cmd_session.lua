@@ -9,25 +9,37 @@ local DEFER = require("overmind.daemon.server").DEFER
 
 return function(D)
   local H = {}
-  -- id -> FIFO of functions(result | nil, reason) waiting for a result.
+  -- `send --wait` answers a message with the result of *its* turn: a
+  -- session answers its messages in order with one result each, so the
+  -- n-th message sent in a run is answered by the n-th result of that run
+  -- (the runner counts both).  A message sent while earlier ones are still
+  -- being answered waits for its own answer, not theirs.
+  -- id -> list of { turn = n, fn = function(result | nil, reason) }.
   local result_waiters = {}
 
-  local function take(id)
-    local q = result_waiters[id]
-    if q and #q > 0 then return table.remove(q, 1) end
+  local function remove_waiter(id, w)
+    local q = result_waiters[id] or {}
+    for k = #q, 1, -1 do if q[k] == w then table.remove(q, k) end end
   end
 
-  -- Every `result` event answers the oldest `send --wait` on its mission.
   D.on_result = function(m, r)
-    local fn = take(m.id)
-    if fn then fn(r) end
+    local q = result_waiters[m.id]
+    if not q then return end
+    local seen = m.rt and m.rt.results or 0
+    for k = #q, 1, -1 do
+      local w = q[k]
+      if w.turn <= seen then
+        table.remove(q, k)
+        w.fn(r)
+      end
+    end
   end
 
   -- When a run ends, pending `send --wait`s get `exited`.
   local function fail_all(m)
     local q = result_waiters[m.id]
     result_waiters[m.id] = nil
-    for _, fn in ipairs(q or {}) do fn(nil, "exited") end
+    for _, w in ipairs(q or {}) do w.fn(nil, "exited") end
   end
   D.on_run_end = fail_all
   D.on_final = function(m) fail_all(m) end
@@ -54,43 +66,36 @@ return function(D)
       return nil, "not_running"
     end
     if m.rt.paused then return nil, "paused" end
-    local waiter
-    if a.wait then
-      -- Registered before the write, so even an instant answer is seen.
-      local timer, done = nil, false
-      waiter = function(r, reason)
-        if done then return end
-        done = true
-        if timer then timer:close() end
-        if r then ctx:reply(result_object(r)) else ctx:fail(reason) end
-      end
-      result_waiters[m.id] = result_waiters[m.id] or {}
-      table.insert(result_waiters[m.id], waiter)
-      timer = core.timer()
-      timer:start(math.floor(a.timeout_ms or 60000), 0, function()
-        local q = result_waiters[m.id] or {}
-        for k = #q, 1, -1 do if q[k] == waiter then table.remove(q, k) end end
-        waiter(nil, "timeout")
-      end)
-      ctx:on_close(function()
-        local q = result_waiters[m.id] or {}
-        for k = #q, 1, -1 do if q[k] == waiter then table.remove(q, k) end end
-        done = true
-        timer:close()
-      end)
+    if not a.wait then
+      local ok, serr = D.runner:send(m, a.text)
+      if not ok then return nil, serr end
+      return { id = m.id }
     end
-    local ok, serr = D.runner:send(m, a.text)
-    if not ok then
-      if waiter then
-        local q = result_waiters[m.id] or {}
-        for k = #q, 1, -1 do if q[k] == waiter then table.remove(q, k) end end
-        waiter(nil, serr)
-        return DEFER
-      end
-      return nil, serr
+    local timer, done = nil, false
+    local w = {}
+    w.fn = function(r, reason)
+      if done then return end
+      done = true
+      if timer then timer:close() end
+      if r then ctx:reply(result_object(r)) else ctx:fail(reason) end
     end
-    if waiter then return DEFER end
-    return { id = m.id }
+    local turn, serr = D.runner:send(m, a.text)
+    if not turn then return nil, serr end
+    -- The write is queued, the answer cannot have come yet: register now.
+    w.turn = turn
+    result_waiters[m.id] = result_waiters[m.id] or {}
+    table.insert(result_waiters[m.id], w)
+    timer = core.timer()
+    timer:start(math.floor(a.timeout_ms or 60000), 0, function()
+      remove_waiter(m.id, w)
+      w.fn(nil, "timeout")
+    end)
+    ctx:on_close(function()
+      remove_waiter(m.id, w)
+      done = true
+      timer:close()
+    end)
+    return DEFER
   end
 
   function H.result(a)

@@ -91,6 +91,7 @@ function Runner:absorb(m, ev)
     }
     if r.session_id and not m.session_id then m.session_id = r.session_id end
     m.result = r
+    m.rt.results = (m.rt.results or 0) + 1
     m.rt.last_result_error = r.is_error
     self.save(m)
     if self.on_result then self.on_result(m, r) end
@@ -225,6 +226,7 @@ function Runner:start(m)
   })
   if not proc then return nil, serr end
   m.rt.last_text = nil
+  m.rt.sent, m.rt.results = 0, 0 -- turns are counted per run
   pid = proc:pid()
   local custom = prov.custom_parse
   local h = {
@@ -253,7 +255,9 @@ function Runner:start(m)
 end
 
 -- Writes a message to a session's stdin, encoded by its provider, and
--- records it (`[human] <message>` in the log, a `human` event).
+-- records it (`[human] <message>` in the log, a `human` event).  Returns
+-- the message's turn in this run (1, 2, ...): the result that answers it
+-- is the run's result of the same number.
 function Runner:send(m, text)
   local h = m.rt and m.rt.handle
   if not h then return nil, "not_running" end
@@ -266,7 +270,8 @@ function Runner:send(m, text)
   if not ok then return nil, "not_running" end
   self:mark(m, "[human] " .. text)
   self.hub:emit(m, { type = "human", text = text })
-  return true
+  m.rt.sent = (m.rt.sent or 0) + 1
+  return m.rt.sent
 end
 
 return M
