@@ -60,11 +60,12 @@ typedef struct om_proc {
   uv_process_t proc;
   uv_pipe_t out; /* read end of stdout+stderr, or the PTY master */
   uv_pipe_t in;  /* stdin pipe (not used with a PTY: `out` is writable) */
+  uv_timer_t grace; /* PTY only: how long to wait for EIO after the exit */
   om_lines_t framer;
   int pid;
   int pty;
   int open_handles; /* self_ref is dropped when this reaches zero */
-  int proc_open, out_open, in_open;
+  int proc_open, out_open, in_open, grace_open;
   int reading;
   int exited, eof, finished;
   int64_t exit_status;
@@ -373,12 +374,15 @@ static void close_in(om_proc_t *p) {
 
 /* Both halves are in: flush the last partial line, release the pipes and
  * tell Lua. */
+static void close_grace(om_proc_t *p);
+
 static void maybe_finish(om_proc_t *p) {
   lua_State *L = om_state();
   if (p->finished || !p->exited || !p->eof)
     return;
   p->finished = 1;
   frame(p, NULL, 0, 1);
+  close_grace(p);
   close_out(p);
   close_in(p);
   if (p->proc_open) {
@@ -454,11 +458,40 @@ static void drain(om_proc_t *p) {
   p->eof = 1;
 }
 
+static void close_grace(om_proc_t *p) {
+  if (p->grace_open) {
+    p->grace_open = 0;
+    uv_close((uv_handle_t *)&p->grace, handle_closed);
+  }
+}
+
+static void grace_cb(uv_timer_t *t) {
+  om_proc_t *p = t->data;
+  drain(p);
+  maybe_finish(p);
+}
+
+/* Output ends with EIO on a PTY (or EOF on a pipe); the exit may come
+ * first.  A pipe holds what the child wrote, so draining it is enough.  A
+ * PTY may still be moving the child's last bytes to the master when the
+ * exit is reported (the kernel pushes them asynchronously), so we keep
+ * reading until EIO -- with a grace period, in case a grandchild keeps the
+ * terminal open (tmux's window_pane_destroy_ready). */
+#define PTY_GRACE_MS 250
+
 static void exit_cb(uv_process_t *proc, int64_t status, int sig) {
   om_proc_t *p = proc->data;
   p->exited = 1;
   p->exit_status = status;
   p->term_signal = sig;
+  if (p->pty && !p->eof && p->out_open && p->reading) {
+    uv_timer_init(om_loop(), &p->grace);
+    p->grace.data = p;
+    p->grace_open = 1;
+    p->open_handles++;
+    uv_timer_start(&p->grace, grace_cb, PTY_GRACE_MS, 0);
+    return;
+  }
   drain(p);
   maybe_finish(p);
 }
