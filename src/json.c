@@ -279,40 +279,10 @@ static int literal(dec_t *d, const char *word, size_t n) {
   return 1;
 }
 
-static int object(dec_t *d) {
-  lua_State *L = d->L;
-  d->p++;
-  lua_createtable(L, 0, 4);
-  skip_ws(d);
-  if (d->p < d->end && *d->p == '}') {
-    d->p++;
-    return 1;
-  }
-  for (;;) {
-    skip_ws(d);
-    if (d->p >= d->end || *d->p != '"' || !string(d))
-      return 0;
-    skip_ws(d);
-    if (d->p >= d->end || *d->p != ':')
-      return 0;
-    d->p++;
-    if (!value(d))
-      return 0;
-    lua_rawset(L, -3);
-    skip_ws(d);
-    if (d->p >= d->end)
-      return 0;
-    if (*d->p == ',') {
-      d->p++;
-      continue;
-    }
-    if (*d->p == '}') {
-      d->p++;
-      return 1;
-    }
-    return 0;
-  }
-}
+static int object_sel(dec_t *d, const om_json_fields_t *sel);
+
+/* An object built in full. */
+static int object(dec_t *d) { return object_sel(d, NULL); }
 
 static int array(dec_t *d) {
   lua_State *L = d->L;
@@ -458,38 +428,48 @@ static int skip_value(dec_t *d) {
   }
 }
 
-/* An object of which only the members in `sel` are built. */
+/* An object of which only the members in `sel` are built (all of them
+ * when `sel` is NULL); the others are parsed and dropped. */
 static int object_sel(dec_t *d, const om_json_fields_t *sel) {
   lua_State *L = d->L;
   d->p++;
-  lua_createtable(L, 0, sel->n < 4 ? sel->n : 4);
+  lua_createtable(L, 0, sel == NULL || sel->n >= 4 ? 4 : sel->n);
   skip_ws(d);
   if (d->p < d->end && *d->p == '}') {
     d->p++;
     return 1;
   }
   for (;;) {
-    const char *k;
-    size_t klen;
     int found = -1;
     skip_ws(d);
     if (d->p >= d->end || *d->p != '"')
       return 0;
-    k = d->p + 1;
-    if (!skip_string(d))
-      return 0;
-    klen = (size_t)(d->p - 1 - k);
-    for (int i = 0; i < sel->n; i++) {
-      if (sel->item[i].len == klen && memcmp(sel->item[i].key, k, klen) == 0) {
-        found = i;
-        break;
+    if (sel == NULL) {
+      if (!string(d)) /* [obj, key] */
+        return 0;
+    } else {
+      const char *k = d->p + 1;
+      size_t klen;
+      if (!skip_string(d))
+        return 0;
+      klen = (size_t)(d->p - 1 - k);
+      for (int i = 0; i < sel->n; i++) {
+        if (sel->item[i].len == klen &&
+            memcmp(sel->item[i].key, k, klen) == 0) {
+          found = i;
+          break;
+        }
       }
     }
     skip_ws(d);
     if (d->p >= d->end || *d->p != ':')
       return 0;
     d->p++;
-    if (found < 0) {
+    if (sel == NULL) {
+      if (!value(d)) /* [obj, key, value] */
+        return 0;
+      lua_rawset(L, -3);
+    } else if (found < 0) {
       if (!skip_value(d))
         return 0;
     } else {
