@@ -153,14 +153,15 @@ describe("stop, kill, rm, prune", function()
     end)
 
     it("cancels a pending restart", function()
-      local id = e2e.run(h, { "--restart", "always", "--backoff", "300", "exit 1" })
+      -- a backoff long enough for a slow (sanitized) client to stop it in
+      local id = e2e.run(h, { "--restart", "always", "--backoff", "1000", "exit 1" })
       e2e.wait_status(h, id, "restarting")
       assert.are.equal("Stopped mission " .. id .. "\n", e2e.ok(h, { "stop", id }))
       local m = e2e.info(h, id)
       assert.are.equal("stopped", m.status)
       assert.are.equal(0, m.restart_count)
       -- it stays stopped past the backoff
-      local deadline = e2e.now() + 0.5
+      local deadline = e2e.now() + 1.2
       e2e.wait_for(function() return e2e.now() > deadline end, 5)
       m = e2e.info(h, id)
       assert.are.equal("stopped", m.status)
@@ -209,7 +210,8 @@ describe("stop, kill, rm, prune", function()
     end)
 
     it("removes a mission waiting to restart, for good", function()
-      local id = e2e.run(h, { "--restart", "always", "--backoff", "300", "exit 1" })
+      -- a backoff long enough for a slow (sanitized) client to stop it in
+      local id = e2e.run(h, { "--restart", "always", "--backoff", "1000", "exit 1" })
       e2e.wait_status(h, id, "restarting")
       assert.are.equal("Killed mission " .. id .. "\n", e2e.ok(h, { "kill", id }))
       assert.are.same({}, ids_in_ps())
