@@ -243,32 +243,44 @@ static int scan_number(dec_t *d, int *is_float) {
   return 1;
 }
 
+/* Numbers: integers as Lua integers; so are floats with an integral value
+ * that an integer holds exactly (2.0 prints as 2, as lua-cjson users of
+ * this project expect); the rest as floats. */
 static int number(dec_t *d) {
   const char *s = d->p;
+  char small[128], *tmp = small;
+  size_t len;
   int is_float = 0;
+  double v;
   if (!scan_number(d, &is_float))
     return 0;
-  {
-    char tmp[64];
-    size_t len = (size_t)(d->p - s);
-    if (len >= sizeof(tmp)) {
-      is_float = 1; /* too long for an integer anyway */
-      len = sizeof(tmp) - 1;
+  /* The number is copied: strtod wants a terminator, and the byte after
+   * the input may be the start of the next line. */
+  len = (size_t)(d->p - s);
+  if (len >= sizeof(small) && (tmp = malloc(len + 1)) == NULL)
+    return 0;
+  memcpy(tmp, s, len);
+  tmp[len] = '\0';
+  if (!is_float) {
+    long long iv;
+    errno = 0;
+    iv = strtoll(tmp, NULL, 10);
+    if (errno == 0) {
+      if (tmp != small)
+        free(tmp);
+      lua_pushinteger(d->L, (lua_Integer)iv);
+      return 1;
     }
-    memcpy(tmp, s, len);
-    tmp[len] = '\0';
-    if (!is_float) {
-      char *e;
-      long long v;
-      errno = 0;
-      v = strtoll(tmp, &e, 10);
-      if (errno == 0) {
-        lua_pushinteger(d->L, (lua_Integer)v);
-        return 1;
-      }
-    }
-    lua_pushnumber(d->L, (lua_Number)strtod(tmp, NULL));
   }
+  v = strtod(tmp, NULL);
+  if (tmp != small)
+    free(tmp);
+  /* The range test comes first: casting a double out of range is UB. */
+  if (v > -9007199254740992.0 && v < 9007199254740992.0 &&
+      v == (double)(long long)v)
+    lua_pushinteger(d->L, (lua_Integer)v);
+  else
+    lua_pushnumber(d->L, (lua_Number)v);
   return 1;
 }
 

@@ -1,11 +1,11 @@
 -- JSON for the protocol and the state files: lua-cjson with two fixes.
 --
--- lua-cjson 2.1.0 (Debian's) encodes an empty table as `{}`, so a field
+-- Encoding is lua-cjson's.  lua-cjson 2.1.0 (Debian's) encodes an empty
+-- table as `{}`, so a field
 -- that is an array (children, ps) would turn into an object when empty;
 -- `json.array(t)` marks such a value and `encode` writes it as `[]`.
 -- `null` decodes to `json.null` (cjson.null), not nil.
 local cjson = require("cjson").new()
-local safe = require("cjson.safe").new()
 
 local M = {}
 
@@ -62,32 +62,9 @@ function M.encode_event(ev)
   return "{" .. table.concat(parts, ",") .. "}"
 end
 
--- lua-cjson 2.1.0 decodes every number as a float; integral values come
--- back as integers so that 3 prints as 3, not 3.0.
-local tointeger = math.tointeger
-local function integers(v)
-  for k, x in pairs(v) do
-    local t = type(x)
-    if t == "number" then
-      local i = tointeger(x)
-      if i then v[k] = i end
-    elseif t == "table" then
-      integers(x)
-    end
-  end
-  return v
-end
-M.integers = integers
-
--- Returns the value, or nil and a message; never raises.
-function M.decode(s)
-  local v, err = safe.decode(s)
-  if type(v) == "table" then return integers(v) end
-  if type(v) == "number" then return tointeger(v) or v end
-  return v, err
-end
-
--- The C decoder itself, for core.spawn{decode = ...}: no Lua in between.
-M.decode_fn = safe.decode
+-- Returns the value, or nil and a message; never raises.  The decoder is
+-- the core's (src/json.c): strict JSON, integers as Lua integers, null as
+-- json.null -- the same decoder that reads agents' output.
+M.decode = require("overmind.core").json_decode
 
 return M
