@@ -185,7 +185,8 @@ describe("core.spawn", function()
     end)
 
     it("decodes lines that look like JSON objects with `decode`", function()
-      local decode = require("overmind.json").decode_fn
+      -- a decoder function of one's own (here the protocol's)
+      local decode = require("overmind.json").decode
       local _, rec = spawn(
         "printf '{\"a\":1}\\nplain\\n  {\"b\":[2]}\\n{bad\\n'",
         { decode = decode })
@@ -195,6 +196,19 @@ describe("core.spawn", function()
       assert.is_false(rec.decoded[2])
       assert.are.equal(2, rec.decoded[3].b[1])
       assert.is_false(rec.decoded[4])
+      assert.are.equal("plain", rec.lines[2])
+    end)
+
+    it("decodes in C with decode = true, building only the selected fields",
+        function()
+      local _, rec = spawn(
+        "printf '{\"type\":\"x\",\"skip\":{\"deep\":1}}\\nplain\\n'",
+        { decode = true, fields = { type = true } })
+      assert.is_true(wait_exit(rec))
+      assert.are.equal(2, #rec.decoded)
+      assert.are.equal("x", rec.decoded[1].type)
+      assert.is_nil(rec.decoded[1].skip)
+      assert.is_false(rec.decoded[2])
       assert.are.equal("plain", rec.lines[2])
     end)
 
