@@ -47,10 +47,11 @@ static int loop_time(lua_State *L) {
 static void close_walk_cb(uv_handle_t *h, void *arg) {
   (void)arg;
   if (!uv_is_closing(h)) {
-    /* Every handle we create carries a close callback in its own module;
-     * uv_close with the handle's stored callback is done through the
-     * module's close path, which Lua-side shutdown already triggered.  Any
-     * handle still open here (libuv internals excluded) is closed plainly. */
+    /* Lua closed what it owns through each module's close path; what is
+     * still open (a mission killed at shutdown, the resume timers of
+     * src/proc.c) is closed without a callback: its memory belongs to a
+     * userdata or a static that outlives the loop, and the modules' __gc
+     * no longer touch libuv once om_loop_closed() is true. */
     uv_close(h, NULL);
   }
 }
