@@ -94,14 +94,25 @@ FUZZ_CC      := clang
 FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=undefined -std=c11 -D_GNU_SOURCE \
                 -Iinclude -I/usr/include/lua5.4
-FUZZ_SRCS    := $(filter-out src/main.c,$(SRCS)) $(BUILD)/embed.c
+FUZZ_OBJS    := $(filter-out $(BUILD)/fuzz/obj/main.o,$(SRCS:src/%.c=$(BUILD)/fuzz/obj/%.o)) \
+                $(BUILD)/fuzz/obj/embed.o
 FUZZ_TIME    ?= 60
 
 fuzz-build: $(FUZZ_BINS)
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/harness.h $(FUZZ_SRCS) $(HDRS) | deps
+# The core is compiled once for all targets (instrumented, without
+# libFuzzer's main); each target links it with its own entry point.
+$(BUILD)/fuzz/obj/%.o: src/%.c $(HDRS) | deps
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRCS) $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) -c -o $@ $<
+
+$(BUILD)/fuzz/obj/embed.o: $(BUILD)/embed.c include/overmind/embed.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) -c -o $@ $<
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/harness.h $(FUZZ_OBJS) | deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
 
 fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \

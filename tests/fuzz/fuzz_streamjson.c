@@ -26,7 +26,7 @@ static const char *setup =
     "    local r = p == claude and raw or full\n"
     "    if type(r) ~= 'table' then r = nil end\n"
     "    local ev = p.parse(line, r)\n"
-    "    assert(type(ev) == 'table' and type(ev.type) == 'string')\n"
+    "    assert(type(ev) == 'table' and type(ev.type) == 'string', tostring(ev and ev.type) .. ' from ' .. line)\n"
     "    local text = p.format(ev)\n"
     "    assert(text == nil or type(text) == 'string')\n"
     "  end\n"

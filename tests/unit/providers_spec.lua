@@ -175,3 +175,22 @@ describe("providers", function()
     end)
   end)
 end)
+
+-- Regression (fuzz_streamjson): a line whose text is not a string, e.g.
+-- {"type":"assistant","message":{"content":[{"type":"text","text":5}]}},
+-- must give no log text rather than a number.
+describe("provider format with text that is not a string", function()
+  for _, name in ipairs({ "claude", "codex", "gemini" }) do
+    it(name .. " returns nil", function()
+      local p = require("overmind.providers." .. name)
+      assert.is_nil(p.format({ type = "text", text = 5 }))
+      assert.is_nil(p.format({ type = "plain", text = {} }))
+    end)
+  end
+  it("the default format returns nil", function()
+    local home = os.tmpname()
+    os.remove(home)
+    local p = assert(providers.get("raw", home))
+    assert.is_nil(p.format({ type = "plain", text = 5 }))
+  end)
+end)

@@ -127,7 +127,9 @@ function M.parse(line, raw)
 end
 
 local function format_one(ev)
-  if ev.type == "text" or ev.type == "plain" then return ev.text end
+  if ev.type == "text" or ev.type == "plain" then
+    return type(ev.text) == "string" and ev.text or nil
+  end
   if ev.type == "tool_use" then return "[tool] " .. tostring(ev.name) end
   return nil
 end

@@ -48,7 +48,9 @@ function M.parse(line, raw)
 end
 
 function M.format(ev)
-  if ev.type == "text" or ev.type == "plain" then return ev.text end
+  if ev.type == "text" or ev.type == "plain" then
+    return type(ev.text) == "string" and ev.text or nil
+  end
   if ev.type == "tool_use" then return "[tool] " .. tostring(ev.name) end
   if ev.type == "result" and ev.is_error then
     return "[error] " .. tostring(ev.text or "failed")

@@ -10,7 +10,9 @@ local builtin = { raw = true, claude = true, codex = true, gemini = true }
 local cache = {} -- name -> { provider, mtime }
 
 local function default_parse(line) return { type = "plain", text = line } end
-local function default_format(ev) return ev.text end
+local function default_format(ev)
+  return type(ev.text) == "string" and ev.text or nil
+end
 local function default_encode(text) return text .. "\n" end
 
 local function complete(p, name)
