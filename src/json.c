@@ -291,6 +291,34 @@ static int literal(dec_t *d, const char *word, size_t n) {
   return 1;
 }
 
+/* Between the members of an object or an array: a comma means MORE, the
+ * closing bracket DONE (both consumed); anything else is an error. */
+enum { BAD = 0, MORE, DONE };
+
+static int next_member(dec_t *d, char close) {
+  skip_ws(d);
+  if (d->p >= d->end)
+    return BAD;
+  if (*d->p == ',') {
+    d->p++;
+    return MORE;
+  }
+  if (*d->p == close) {
+    d->p++;
+    return DONE;
+  }
+  return BAD;
+}
+
+/* The colon after a member's name. */
+static int colon(dec_t *d) {
+  skip_ws(d);
+  if (d->p >= d->end || *d->p != ':')
+    return 0;
+  d->p++;
+  return 1;
+}
+
 static int object_sel(dec_t *d, const om_json_fields_t *sel);
 
 /* An object built in full. */
@@ -299,6 +327,7 @@ static int object(dec_t *d) { return object_sel(d, NULL); }
 static int array(dec_t *d) {
   lua_State *L = d->L;
   lua_Integer i = 0;
+  int more;
   d->p++;
   lua_createtable(L, 4, 0);
   skip_ws(d);
@@ -310,18 +339,8 @@ static int array(dec_t *d) {
     if (!value(d))
       return 0;
     lua_rawseti(L, -2, ++i);
-    skip_ws(d);
-    if (d->p >= d->end)
-      return 0;
-    if (*d->p == ',') {
-      d->p++;
-      continue;
-    }
-    if (*d->p == ']') {
-      d->p++;
-      return 1;
-    }
-    return 0;
+    if ((more = next_member(d, ']')) != MORE)
+      return more == DONE;
   }
 }
 
@@ -379,6 +398,7 @@ static int skip_string(dec_t *d) {
 
 static int skip_container(dec_t *d, char open) {
   char close = open == '{' ? '}' : ']';
+  int more;
   d->p++;
   skip_ws(d);
   if (d->p < d->end && *d->p == close) {
@@ -390,25 +410,13 @@ static int skip_container(dec_t *d, char open) {
     if (open == '{') {
       if (d->p >= d->end || *d->p != '"' || !skip_string(d))
         return 0;
-      skip_ws(d);
-      if (d->p >= d->end || *d->p != ':')
+      if (!colon(d))
         return 0;
-      d->p++;
     }
     if (!skip_value(d))
       return 0;
-    skip_ws(d);
-    if (d->p >= d->end)
-      return 0;
-    if (*d->p == ',') {
-      d->p++;
-      continue;
-    }
-    if (*d->p == close) {
-      d->p++;
-      return 1;
-    }
-    return 0;
+    if ((more = next_member(d, close)) != MORE)
+      return more == DONE;
   }
 }
 
@@ -444,6 +452,7 @@ static int skip_value(dec_t *d) {
  * when `sel` is NULL); the others are parsed and dropped. */
 static int object_sel(dec_t *d, const om_json_fields_t *sel) {
   lua_State *L = d->L;
+  int more;
   d->p++;
   lua_createtable(L, 0, sel == NULL || sel->n >= 4 ? 4 : sel->n);
   skip_ws(d);
@@ -473,10 +482,8 @@ static int object_sel(dec_t *d, const om_json_fields_t *sel) {
         }
       }
     }
-    skip_ws(d);
-    if (d->p >= d->end || *d->p != ':')
+    if (!colon(d))
       return 0;
-    d->p++;
     if (sel == NULL) {
       if (!value(d)) /* [obj, key, value] */
         return 0;
@@ -490,18 +497,8 @@ static int object_sel(dec_t *d, const om_json_fields_t *sel) {
         return 0;
       lua_rawset(L, -3);
     }
-    skip_ws(d);
-    if (d->p >= d->end)
-      return 0;
-    if (*d->p == ',') {
-      d->p++;
-      continue;
-    }
-    if (*d->p == '}') {
-      d->p++;
-      return 1;
-    }
-    return 0;
+    if ((more = next_member(d, '}')) != MORE)
+      return more == DONE;
   }
 }
 
