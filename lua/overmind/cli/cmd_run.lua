@@ -74,12 +74,7 @@ local function start(opts, words)
   if not a then return out.fail(err) end
   local res, rerr = client.call("run", a)
   if not res then return out.fail(rerr) end
-  if opts.json then
-    out.id_name(res.id, res.name)
-  else
-    out.print("Started mission ", res.id, " (", res.name, ")")
-  end
-  return 0
+  return out.started(res, opts.json)
 end
 
 function M.run(argv)

@@ -35,12 +35,7 @@ function M.script(argv)
   a.type = "script"
   local res, rerr = client.call("script", a)
   if not res then return out.fail(rerr) end
-  if opts.json then
-    out.id_name(res.id, res.name)
-  else
-    out.print("Started mission ", res.id, " (", res.name, ")")
-  end
-  return 0
+  return out.started(res, opts.json)
 end
 
 -- The environment of eval and the REPL: the globals plus `om`.

@@ -30,6 +30,16 @@ function M.id_name(id, name)
   io.stdout:write('{"id":', json.encode(id), ',"name":', json.encode(name), "}\n")
 end
 
+-- What `run` and `script` print for the mission they started.
+function M.started(res, as_json)
+  if as_json then
+    M.id_name(res.id, res.name)
+  else
+    M.print("Started mission ", res.id, " (", res.name, ")")
+  end
+  return 0
+end
+
 function M.json(v, is_array)
   v = fix(v)
   if is_array then v = json.array(v) end

@@ -75,22 +75,15 @@ end
 
 -- `ev` is a table, or a JSON line to pass on verbatim.
 function Hub:emit(m, ev)
-  local subs = m.rt and m.rt.subscribers
-  if not subs or next(subs) == nil then return end
+  if not self:wants_lines(m) then return end
   local line = type(ev) == "string" and ev or json.encode_event(ev)
-  for ctx in pairs(subs) do
-    if not ctx:send(line) then subs[ctx] = nil end
-  end
+  self:emit_text(m, line .. "\n")
 end
 
 -- A batch of ready JSON lines (without newlines), one write per reader.
 function Hub:emit_lines(m, lines)
-  local subs = m.rt and m.rt.subscribers
-  if not subs or next(subs) == nil or #lines == 0 then return end
-  local chunk = table.concat(lines, "\n")
-  for ctx in pairs(subs) do
-    if not ctx:send(chunk) then subs[ctx] = nil end
-  end
+  if #lines == 0 then return end
+  self:emit_text(m, table.concat(lines, "\n") .. "\n")
 end
 
 -- Ready NDJSON text (each line already ends in a newline).

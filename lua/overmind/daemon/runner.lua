@@ -27,32 +27,30 @@ function M.view(m)
   }
 end
 
--- The mission's output.log, opened once per daemon lifetime and kept
--- across restarts so logs accumulate.
-function Runner:log_for(m)
+-- A mission's file m.rt[key] at `path`, opened on first use and kept
+-- across restarts so it accumulates; rotated at the mission's --log-max.
+function Runner:file_for(m, key, path)
   m.rt = m.rt or {}
-  if not m.rt.log then
-    local log, err = core.logfile(paths.output_log(m.id, self.home), {
-      max = m.log_max or (64 << 20), keep = 3,
-      on_error = function(msg) self.log("mission " .. m.id .. ": " .. msg) end,
-    })
-    if not log then return nil, err end
-    m.rt.log = log
-  end
-  return m.rt.log
-end
-
-function Runner:events_for(m)
-  if not m.rt.events then
-    local f, err = core.logfile(paths.mission_dir(m.id, self.home) ..
-      "/events.jsonl", {
+  if not m.rt[key] then
+    local f, err = core.logfile(path, {
       max = m.log_max or (64 << 20), keep = 3,
       on_error = function(msg) self.log("mission " .. m.id .. ": " .. msg) end,
     })
     if not f then return nil, err end
-    m.rt.events = f
+    m.rt[key] = f
   end
-  return m.rt.events
+  return m.rt[key]
+end
+
+-- The mission's output.log.
+function Runner:log_for(m)
+  return self:file_for(m, "log", paths.output_log(m.id, self.home))
+end
+
+-- The raw stream of a provider that parses it (events.jsonl).
+function Runner:events_for(m)
+  return self:file_for(m, "events",
+    paths.mission_dir(m.id, self.home) .. "/events.jsonl")
 end
 
 -- Appends a line of our own (a marker) to the mission's log, on a line of

@@ -58,14 +58,7 @@ end
 -- Sends one streamed object (or a ready JSON line without its newline).
 -- Drops the reader when too much is queued; returns false then.
 function Ctx:send(v)
-  if not self:alive() then return false end
-  local s = type(v) == "string" and (v .. "\n") or line_of(v)
-  local queued = self.conn:write(s)
-  if queued and queued > M.MAX_QUEUED then
-    self:abort()
-    return false
-  end
-  return queued ~= nil
+  return self:send_raw(type(v) == "string" and (v .. "\n") or line_of(v))
 end
 
 -- Sends bytes as they are (complete lines with their newlines).
