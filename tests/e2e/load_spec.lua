@@ -35,7 +35,10 @@ describe("load", function()
   it("runs 500 missions at once and kills them all", function()
     local N = 500
     local lines = {}
-    for i = 1, N do lines[i] = load.run_line("sleep 30", { name = "l" .. i }) end
+    -- Creating a process costs several ms on a VM, more on a busy one: the
+    -- missions must outlive the slowest ramp-up by far, so they sleep long
+    -- (they are killed below).
+    for i = 1, N do lines[i] = load.run_line("sleep 900", { name = "l" .. i }) end
     local ids = load.start_many(h, lines)
     assert.are.equal(N, #ids)
     -- every one running, each its own live process
@@ -46,7 +49,7 @@ describe("load", function()
         if m.status == "running" and m.os_pid ~= e2e.null then n = n + 1 end
       end
       return n == N and l
-    end, load.secs(20), N .. " running missions")
+    end, load.secs(90), N .. " running missions")
     local pids, seen = {}, {}
     for _, m in ipairs(list) do
       assert.is_nil(seen[m.os_pid], "two missions share pid " .. m.os_pid)
