@@ -162,5 +162,6 @@ int luaopen_overmind_core(lua_State *L) {
   om__open_tty(L);
   om__open_readline(L);
   om__open_json(L);
+  om__open_utf8(L);
   return 1;
 }

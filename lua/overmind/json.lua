@@ -1,11 +1,20 @@
--- JSON for the protocol and the state files: lua-cjson with two fixes.
+-- JSON for the protocol and the state files: lua-cjson with three fixes.
 --
--- Encoding is lua-cjson's.  lua-cjson 2.1.0 (Debian's) encodes an empty
--- table as `{}`, so a field
+-- Encoding is lua-cjson's, and lua-cjson copies bytes >= 0x80 as they
+-- are: `encode` repairs what is not UTF-8 (core.utf8_fix: U+FFFD, as Go's
+-- encoding/json does for docker), so what it writes is valid JSON for any
+-- parser.  `encode_bytes` keeps strings byte for byte, for what only
+-- Overmind reads back (state files, requests, terminal bytes): commands
+-- and paths need not be UTF-8.
+--
+-- lua-cjson 2.1.0 (Debian's) encodes an empty table as `{}`, so a field
 -- that is an array (children, ps) would turn into an object when empty;
 -- `json.array(t)` marks such a value and `encode` writes it as `[]`.
 -- `null` decodes to `json.null` (cjson.null), not nil.
 local cjson = require("cjson").new()
+local core = require("overmind.core")
+
+local utf8_fix = core.utf8_fix
 
 local M = {}
 
@@ -29,7 +38,7 @@ local function unescape_slash(c)
   return "\\" .. c
 end
 
-function M.encode(v)
+function M.encode_bytes(v)
   local s = cjson.encode(v)
   if s:find(EMPTY_JSON, 1, true) then
     s = s:gsub('"\\u0000%[%]"', "[]")
@@ -38,6 +47,10 @@ function M.encode(v)
     s = s:gsub("\\(.)", unescape_slash)
   end
   return s
+end
+
+function M.encode(v)
+  return utf8_fix(M.encode_bytes(v))
 end
 
 -- An event as one JSON line with its keys in a stable, readable order
@@ -57,14 +70,14 @@ function M.encode_event(ev)
   end)
   local parts = {}
   for i, k in ipairs(keys) do
-    parts[i] = M.encode(tostring(k)) .. ":" .. M.encode(ev[k])
+    parts[i] = M.encode_bytes(tostring(k)) .. ":" .. M.encode_bytes(ev[k])
   end
-  return "{" .. table.concat(parts, ",") .. "}"
+  return utf8_fix("{" .. table.concat(parts, ",") .. "}")
 end
 
 -- Returns the value, or nil and a message; never raises.  The decoder is
 -- the core's (src/json.c): strict JSON, integers as Lua integers, null as
 -- json.null -- the same decoder that reads agents' output.
-M.decode = require("overmind.core").json_decode
+M.decode = core.json_decode
 
 return M

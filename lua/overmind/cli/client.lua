@@ -92,7 +92,7 @@ end
 
 -- Sends one request; returns the `ok` value, or nil and the reason.
 function M.request(c, cmd, args, timeout_ms)
-  local ok, err = c:send(json.encode({ cmd = cmd, args = args or {} }) .. "\n")
+  local ok, err = c:send(json.encode_bytes({ cmd = cmd, args = args or {} }) .. "\n")
   if not ok then return nil, "daemon connection lost: " .. tostring(err) end
   local line, rerr = c:recv(timeout_ms or -1)
   if not line then

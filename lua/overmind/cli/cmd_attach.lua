@@ -41,7 +41,7 @@ local function pty_session(c, res, id)
       local ready = core.poll({ 0, sock }, 500)
       if core.winch() and tty then
         local rows, cols = core.winsize(0)
-        if rows then c:send(json.encode({ resize = { rows, cols } }) .. "\n") end
+        if rows then c:send(json.encode_bytes({ resize = { rows, cols } }) .. "\n") end
       end
       if ready[0] then
         local data = core.read(0, 4096)
@@ -49,11 +49,11 @@ local function pty_session(c, res, id)
         local k = data:find(DETACH, 1, true)
         if k then
           if k > 1 then
-            c:send(json.encode({ input = data:sub(1, k - 1) }) .. "\n")
+            c:send(json.encode_bytes({ input = data:sub(1, k - 1) }) .. "\n")
           end
           return "detached"
         end
-        c:send(json.encode({ input = data }) .. "\n")
+        c:send(json.encode_bytes({ input = data }) .. "\n")
       end
     end
   end)

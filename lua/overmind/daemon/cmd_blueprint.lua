@@ -32,7 +32,7 @@ return function(D)
       end
       ag.depends_on = json.array(ag.depends_on or {})
     end
-    local spec = json.encode({ file = a.file, agents = a.agents })
+    local spec = json.encode_bytes({ file = a.file, agents = a.agents })
     local m, merr = D.make_mission({
       command = shell.join({ core.exepath(), "__pipeline" }),
       type = "blueprint",

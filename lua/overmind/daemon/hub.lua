@@ -3,6 +3,7 @@
 -- (daemon/server.lua); one that falls too far behind is dropped by its
 -- context, never waited for.
 local json = require("overmind.json")
+local utf8_fix = require("overmind.core").utf8_fix
 
 local M = {}
 local Hub = {}
@@ -45,8 +46,12 @@ local function retap(m)
     return
   end
   log:tap(function(chunk)
+    -- The log's bytes as they are (a chunk may end inside a character, and
+    -- a terminal may not speak UTF-8): `logs -f` and `attach` write them
+    -- out unchanged, so this frame alone is not repaired to UTF-8.
+    local frame = json.encode_bytes({ data = chunk }) .. "\n"
     for ctx in pairs(fs) do
-      if not ctx:send({ data = chunk }) then fs[ctx] = nil end
+      if not ctx:send_raw(frame) then fs[ctx] = nil end
     end
   end)
 end
@@ -86,10 +91,13 @@ function Hub:emit_lines(m, lines)
   self:emit_text(m, table.concat(lines, "\n") .. "\n")
 end
 
--- Ready NDJSON text (each line already ends in a newline).
+-- Ready NDJSON text (each line already ends in a newline).  Agents' JSON
+-- lines pass through verbatim, so this is where events become valid UTF-8,
+-- as every reply of the daemon is (overmind/json.lua).
 function Hub:emit_text(m, text)
   local subs = m.rt and m.rt.subscribers
   if not subs or next(subs) == nil or text == "" then return end
+  text = utf8_fix(text)
   for ctx in pairs(subs) do
     if not ctx:send_raw(text) then subs[ctx] = nil end
   end

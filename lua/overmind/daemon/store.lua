@@ -21,7 +21,7 @@ function M.encode(m)
   local rec = {}
   for _, f in ipairs(M.FIELDS) do rec[f] = m[f] end
   if rec.restart_times then rec.restart_times = json.array(rec.restart_times) end
-  return json.encode(rec)
+  return json.encode_bytes(rec)
 end
 
 function M.save(home, m)
