@@ -122,6 +122,20 @@ describe("daemon", function()
       assert.is_true(ping_ok())
     end)
 
+    it("says why a daemon could not start, from its log", function()
+      -- a socket path longer than sockaddr_un holds
+      local long = { home = h.home .. "/" .. string.rep("d", 110) }
+      e2e.sh("mkdir -p " .. e2e.quote(long.home))
+      for _, args in ipairs({ { "ps" }, { "start" } }) do
+        local r = e2e.om(long, args)
+        assert.are.equal(1, r.code)
+        assert.are.equal("", r.out)
+        assert.is_truthy(r.err:find("^Error: the daemon could not start: " ..
+          "cannot listen on [^\n]*: ENAMETOOLONG: .*shorter OVERMIND_HOME"), r.err)
+        assert.is_truthy(r.err:find("daemon.log)\n", 1, true), r.err)
+      end
+    end)
+
     it("is off with OVERMIND_NO_AUTOSTART=1", function()
       for _, args in ipairs({ { "ps" }, { "run", "echo", "hi" },
                               { "status" }, { "info", "abc" } }) do

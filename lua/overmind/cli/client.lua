@@ -22,6 +22,20 @@ function M.try_connect(home)
   return core.connect(paths.socket(home or paths.home()))
 end
 
+-- The last line of the daemon's log: why a daemon that just exited failed
+-- (it writes its error there last).  Reads only the end of the file.
+local function last_log_line(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local size = f:seek("end") or 0
+  f:seek("set", math.max(0, size - 4096))
+  local s = f:read("a") or ""
+  f:close()
+  local last
+  for line in s:gmatch("[^\n]+") do last = line end
+  return last and (last:gsub("^Error: ", ""))
+end
+
 -- Starts the daemon in the background and waits until it answers.
 -- Returns pid, or nil and a reason; `already` is true when one was
 -- running (or got started by someone else meanwhile).
@@ -64,8 +78,12 @@ function M.start_daemon(home)
     local exited, code = core.waitpid(pid)
     if exited then
       lock:release()
-      return nil, ("the daemon exited with status %d; see %s")
-        :format(code, paths.daemon_log(home))
+      local log = paths.daemon_log(home)
+      local why = last_log_line(log)
+      if why then
+        return nil, ("the daemon could not start: %s (see %s)"):format(why, log)
+      end
+      return nil, ("the daemon exited with status %d; see %s"):format(code, log)
     end
     core.sleep(delay)
     if delay < 50 then delay = delay * 2 end

@@ -228,8 +228,14 @@ function M.main(argv)
   local n = restore(D)
   local srv, lerr = server.listen(sock, D.handlers, dlog.write)
   if not srv then
-    dlog.write("cannot listen on " .. sock .. ": " .. tostring(lerr))
-    io.stderr:write("Error: cannot listen on ", sock, ": ", tostring(lerr), "\n")
+    local why = "cannot listen on " .. sock .. ": " .. tostring(lerr)
+    if tostring(lerr):find("^ENAMETOOLONG") then
+      -- sockaddr_un holds 108 bytes: the home itself must be short
+      why = why .. " (a socket path holds at most 107 bytes: " ..
+        "choose a shorter OVERMIND_HOME)"
+    end
+    dlog.write(why)
+    io.stderr:write("Error: ", why, "\n")
     return 1
   end
   D.server = srv
