@@ -102,6 +102,13 @@ describe("cli.args.parse", function()
     local o, err = parse({ "--name" })
     assert.is_nil(o)
     assert.are.equal("missing value for --name", err)
+    -- "--" ends the flags; it is not the value of the flag before it
+    o, err = parse({ "--name", "--", "echo" })
+    assert.is_nil(o)
+    assert.are.equal("missing value for --name", err)
+    -- with =, any value is taken as written
+    o = parse({ "--name=--" })
+    assert.are.equal("--", o.name)
   end)
 
   it("rejects a value for a bool flag", function()

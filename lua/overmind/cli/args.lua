@@ -65,7 +65,10 @@ function M.parse(argv, first, flags, stop_at_positional)
         if v == nil then
           i = i + 1
           v = argv[i]
-          if v == nil then return nil, "missing value for --" .. name end
+          -- `--model -- cmd` forgot the value; "--" is never one (as pflag)
+          if v == nil or v == "--" then
+            return nil, "missing value for --" .. name
+          end
         end
         if f.kind == "list" then
           opts[key] = opts[key] or {}
