@@ -163,5 +163,6 @@ int luaopen_overmind_core(lua_State *L) {
   om__open_readline(L);
   om__open_json(L);
   om__open_utf8(L);
+  om__open_json_encode(L);
   return 1;
 }

@@ -22,10 +22,9 @@
 #include <string.h>
 
 #include "overmind/core.h"
+#include "overmind/utf8.h"
 
-/* Length of the valid sequence at s[0..n), or 0 with *bad set to the
- * length of the maximal invalid subpart (at least 1). */
-static size_t seq_len(const unsigned char *s, size_t n, size_t *bad) {
+size_t om_utf8_seq(const unsigned char *s, size_t n, size_t *bad) {
   unsigned char c = s[0], lo = 0x80, hi = 0xBF;
   size_t len, i;
   if (c < 0x80)
@@ -76,7 +75,7 @@ static size_t first_invalid(const unsigned char *s, size_t n) {
       i++;
       continue;
     }
-    size_t k = seq_len(s + i, n - i, &bad);
+    size_t k = om_utf8_seq(s + i, n - i, &bad);
     if (k == 0)
       return i;
     i += k;
@@ -100,8 +99,8 @@ static int utf8_fix(lua_State *L) {
     luaL_addlstring(&b, (const char *)s + i, j - i);
     if (j == n)
       break;
-    seq_len(s + j, n - j, &bad);
-    luaL_addstring(&b, "\xEF\xBF\xBD");
+    om_utf8_seq(s + j, n - j, &bad);
+    luaL_addstring(&b, OM_UTF8_REPLACEMENT);
     i = j + bad;
   }
   luaL_pushresult(&b);

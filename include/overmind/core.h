@@ -67,6 +67,7 @@ void om__open_tty(lua_State *L);
 void om__open_readline(lua_State *L);
 void om__open_json(lua_State *L);
 void om__open_utf8(lua_State *L);
+void om__open_json_encode(lua_State *L);
 
 /* Shared helper for userdata metatables: creates metatable `name` with
  * `methods` in __index and `meta` as metamethods. */

@@ -1,56 +1,40 @@
--- JSON for the protocol and the state files: lua-cjson with three fixes.
+-- JSON for the protocol, the events and the state files.
 --
--- Encoding is lua-cjson's, and lua-cjson copies bytes >= 0x80 as they
--- are: `encode` repairs what is not UTF-8 (core.utf8_fix: U+FFFD, as Go's
--- encoding/json does for docker), so what it writes is valid JSON for any
--- parser.  `encode_bytes` keeps strings byte for byte, for what only
--- Overmind reads back (state files, requests, terminal bytes): commands
--- and paths need not be UTF-8.
+-- Encoding is the core's (src/json_encode.c): integers exact, floats in
+-- the shortest form that reads back, "/" as it is.  `encode` repairs bytes
+-- that are not UTF-8 (U+FFFD, as Go's encoding/json does for docker), so
+-- what it writes is valid JSON for any parser; `encode_bytes` keeps
+-- strings byte for byte, for what only Overmind reads back (state files,
+-- requests, terminal bytes): commands and paths need not be UTF-8.
 --
--- lua-cjson 2.1.0 (Debian's) encodes an empty table as `{}`, so a field
--- that is an array (children, ps) would turn into an object when empty;
--- `json.array(t)` marks such a value and `encode` writes it as `[]`.
--- `null` decodes to `json.null` (cjson.null), not nil.
-local cjson = require("cjson").new()
+-- An empty Lua table is an object, `{}`; `json.array(t)` marks a table
+-- that is an array (children, ps) so that it is `[]` even when empty.
+-- `null` decodes to `json.null` (cjson.null, a NULL light userdata), not
+-- nil, and encodes as null.
 local core = require("overmind.core")
 
-local utf8_fix = core.utf8_fix
+local json_encode = core.json_encode
 
 local M = {}
 
-M.null = cjson.null
+M.null = require("cjson").null
 
--- The marker is a string no caller can produce: Lua strings from the
--- outside world (commands, names, output) never reach encode as this exact
--- value, and cjson writes it as "\u0000[]", which we then replace.
-local EMPTY = "\0[]"
-local EMPTY_JSON = '"\\u0000[]"'
+-- The encoder reads the metatable's __json field.
+local ARRAY = { __json = "array" }
 
+-- Marks `t` (or a new table) as an array and returns it.
 function M.array(t)
-  if t == nil or next(t) == nil then return EMPTY end
+  t = t or {}
+  if getmetatable(t) == nil then setmetatable(t, ARRAY) end
   return t
 end
 
--- cjson 2.1.0 also escapes every "/" as "\/": valid, but paths print
--- badly.  Undo it, reading escapes pairwise so "\\/" stays as it is.
-local function unescape_slash(c)
-  if c == "/" then return "/" end
-  return "\\" .. c
+function M.encode(v)
+  return json_encode(v, true)
 end
 
 function M.encode_bytes(v)
-  local s = cjson.encode(v)
-  if s:find(EMPTY_JSON, 1, true) then
-    s = s:gsub('"\\u0000%[%]"', "[]")
-  end
-  if s:find("\\/", 1, true) then
-    s = s:gsub("\\(.)", unescape_slash)
-  end
-  return s
-end
-
-function M.encode(v)
-  return utf8_fix(M.encode_bytes(v))
+  return json_encode(v, false)
 end
 
 -- An event as one JSON line with its keys in a stable, readable order
@@ -70,9 +54,9 @@ function M.encode_event(ev)
   end)
   local parts = {}
   for i, k in ipairs(keys) do
-    parts[i] = M.encode_bytes(tostring(k)) .. ":" .. M.encode_bytes(ev[k])
+    parts[i] = json_encode(tostring(k), true) .. ":" .. json_encode(ev[k], true)
   end
-  return utf8_fix("{" .. table.concat(parts, ",") .. "}")
+  return "{" .. table.concat(parts, ",") .. "}"
 end
 
 -- Returns the value, or nil and a message; never raises.  The decoder is
