@@ -19,7 +19,8 @@ describe("bytes that are not UTF-8", function()
 
   it("run exactly, logged exactly, shown as valid JSON", function()
     -- \377 is in the command itself: a mangled command prints otherwise
-    local id = e2e.run(h, { "--name", "latin", "printf 'caf\xE9 \xFF\\n'" })
+    local id = e2e.run(h, { "--name", "latin", "--max-restarts",
+      "1234567890123456", "printf 'caf\xE9 \xFF\\n'" })
     e2e.wait_status(h, id, "stopped")
     assert.are.equal("caf\xE9 \xFF\n", e2e.ok(h, { "logs", id }))
     local ps = e2e.ok(h, { "ps", "--json" })
@@ -28,6 +29,8 @@ describe("bytes that are not UTF-8", function()
       e2e.json_decode(ps)[1].command)
     local info = e2e.ok(h, { "info", id })
     valid(info, "info")
+    -- and numbers keep every digit (lua-cjson's encoder kept 14)
+    assert.is_truthy(info:find('"max_restarts":1234567890123456,', 1, true), info)
     -- the socket reply itself, not only what the CLI prints
     local reply = e2e.raw_request(h, '{"cmd":"info","args":{"id":"' .. id .. '"}}\n')[1]
     valid(reply, "the info reply")
@@ -58,7 +61,7 @@ describe("bytes that are not UTF-8", function()
       "while [ ! -e " .. go .. " ]; do sleep 0.02; done",
       [[printf '{"type":"system","subtype":"init","session_id":"s-1"}\n']],
       [[printf '{"type":"assistant","message":{"content":[{"type":"text","text":"half \342\202"}]}}\n']],
-      [[printf '{"type":"result","subtype":"success","is_error":false,"result":"bad \377 end","session_id":"s-1"}\n']],
+      [[printf '{"type":"result","subtype":"success","is_error":false,"result":"bad \377 end","session_id":"s-1","cost_usd":0.1}\n']],
       "", }, "\n"))
     e2e.sh("chmod +x " .. e2e.quote(bin))
     local id = e2e.run(h, { "--provider", "claude", "--env",
@@ -77,7 +80,9 @@ describe("bytes that are not UTF-8", function()
     e2e.wait_status(h, id, "stopped")
     assert.is_truthy(e2e.ok(h, { "logs", id }):find("half \xE2\x82", 1, true))
     -- result keeps what the agent said, repaired for JSON
-    local r = e2e.json_decode(e2e.ok(h, { "result", id }))
+    local out = e2e.ok(h, { "result", id })
+    local r = e2e.json_decode(out)
     assert.are.equal("bad " .. FFFD .. " end", r.result or r.text)
+    assert.is_truthy(out:find('"cost_usd":0.1,', 1, true), out)
   end)
 end)
