@@ -22,18 +22,29 @@ function M.try_connect(home)
   return core.connect(paths.socket(home or paths.home()))
 end
 
--- The last line of the daemon's log: why a daemon that just exited failed
--- (it writes its error there last).  Reads only the end of the file.
-local function last_log_line(path)
+-- The size of a file, or 0.
+local function file_size(path)
+  local st = core.stat(path)
+  return st and st.size or 0
+end
+
+-- Why a daemon that just exited failed: the first error line it appended
+-- to its log after `from` (the log is shared by every daemon of this home,
+-- so older lines are not this daemon's): "Error: <why>", or a Lua error
+-- "overmind: <why>" (its traceback follows).  nil when it said nothing.
+local function start_failure(path, from)
   local f = io.open(path, "rb")
   if not f then return nil end
-  local size = f:seek("end") or 0
-  f:seek("set", math.max(0, size - 4096))
-  local s = f:read("a") or ""
+  -- a log that shrank was started anew: all of it is this daemon's
+  if (f:seek("end") or 0) < from then from = 0 end
+  f:seek("set", from)
+  local s = f:read(65536) or ""
   f:close()
-  local last
-  for line in s:gmatch("[^\n]+") do last = line end
-  return last and (last:gsub("^Error: ", ""))
+  for line in s:gmatch("[^\n]+") do
+    local why = line:match("^Error: (.+)") or line:match("^overmind: (.+)")
+    if why then return why end
+  end
+  return nil
 end
 
 -- Starts the daemon in the background and waits until it answers.
@@ -57,8 +68,9 @@ function M.start_daemon(home)
   -- runs a sanitizer build of the daemon behind ordinary clients).
   local exe = os.getenv("OVERMIND_DAEMON_BIN")
   if not exe or exe == "" then exe = core.exepath() end
-  local pid, serr = core.spawn_detached(exe, { "overmind", "daemon" },
-    paths.daemon_log(home))
+  local log = paths.daemon_log(home)
+  local log_from = file_size(log)
+  local pid, serr = core.spawn_detached(exe, { "overmind", "daemon" }, log)
   if not pid then
     lock:release()
     return nil, "cannot start the daemon: " .. serr
@@ -78,8 +90,7 @@ function M.start_daemon(home)
     local exited, code = core.waitpid(pid)
     if exited then
       lock:release()
-      local log = paths.daemon_log(home)
-      local why = last_log_line(log)
+      local why = start_failure(log, log_from)
       if why then
         return nil, ("the daemon could not start: %s (see %s)"):format(why, log)
       end
@@ -110,7 +121,7 @@ end
 
 -- Sends one request; returns the `ok` value, or nil and the reason.
 function M.request(c, cmd, args, timeout_ms)
-  local ok, err = c:send(json.encode_bytes({ cmd = cmd, args = args or {} }) .. "\n")
+  local ok, err = c:send(json.encode_bytes({ cmd = cmd, args = args or {}, bytes = true }) .. "\n")
   if not ok then return nil, "daemon connection lost: " .. tostring(err) end
   local line, rerr = c:recv(timeout_ms or -1)
   if not line then

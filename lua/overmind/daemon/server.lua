@@ -20,8 +20,12 @@ M.MAX_QUEUED = 8 << 20
 local Ctx = {}
 Ctx.__index = Ctx
 
-local function line_of(v)
-  return json.encode(v) .. "\n"
+-- Replies are valid UTF-8 for any client (json.encode repairs bad bytes);
+-- a request with "bytes": true gets strings byte for byte instead, as
+-- Overmind's own CLI and `om` API ask: they use the paths and directories
+-- in replies, which need not be UTF-8.
+local function line_of(v, bytes)
+  return (bytes and json.encode_bytes or json.encode)(v) .. "\n"
 end
 
 function Ctx:alive()
@@ -34,7 +38,7 @@ function Ctx:reply(value)
   if self.replied then return end
   self.replied = true
   if self:alive() then
-    self.conn:write(line_of({ ok = value == nil and json.null or value }))
+    self.conn:write(line_of({ ok = value == nil and json.null or value }, self.bytes))
   end
   if not self.streaming then self:done() end
 end
@@ -42,7 +46,7 @@ end
 function Ctx:fail(reason)
   if self.replied then return end
   self.replied = true
-  if self:alive() then self.conn:write(line_of({ error = reason })) end
+  if self:alive() then self.conn:write(line_of({ error = reason }, self.bytes)) end
   if self.streaming then
     self:finish()
   else
@@ -58,7 +62,7 @@ end
 -- Sends one streamed object (or a ready JSON line without its newline).
 -- Drops the reader when too much is queued; returns false then.
 function Ctx:send(v)
-  return self:send_raw(type(v) == "string" and (v .. "\n") or line_of(v))
+  return self:send_raw(type(v) == "string" and (v .. "\n") or line_of(v, self.bytes))
 end
 
 -- Sends bytes as they are (complete lines with their newlines).
@@ -137,6 +141,9 @@ function M.parse_request(line)
   end
   local cmd, args = req.cmd, req.args
   if type(cmd) ~= "string" then return nil, "invalid_request: missing cmd" end
+  if req.bytes ~= nil and type(req.bytes) ~= "boolean" then
+    return nil, "invalid_request: bytes must be a boolean"
+  end
   if args == nil or args == json.null then args = {} end
   if type(args) ~= "table" or args[1] ~= nil then
     return nil, "invalid_request: args must be an object"
@@ -144,14 +151,15 @@ function M.parse_request(line)
   for k, v in pairs(args) do
     if v == json.null then args[k] = nil end
   end
-  return cmd, args
+  return cmd, args, req.bytes == true
 end
 
 function Session:handle(line)
   local ctx = setmetatable({ conn = self.conn, session = self }, Ctx)
   self.current = ctx
-  local cmd, args = M.parse_request(line)
+  local cmd, args, bytes = M.parse_request(line)
   if not cmd then return ctx:fail(args) end
+  ctx.bytes = bytes
   local handler = self.server.handlers[cmd]
   if not handler then return ctx:fail("unknown_command: " .. cmd) end
   local ok, res, err = xpcall(handler, debug.traceback, args, ctx)
