@@ -136,6 +136,24 @@ describe("daemon", function()
       end
     end)
 
+    it("tells only what this daemon wrote, not an older daemon's lines", function()
+      e2e.ok(h, { "start" })
+      e2e.ok(h, { "shutdown" })
+      -- a daemon that dies silently: the last line of the log is the old
+      -- daemon's "daemon stopped", which is no reason
+      local r = e2e.om(h, { "ps" }, { env = { "OVERMIND_DAEMON_BIN=/bin/false" } })
+      assert.are.equal(1, r.code)
+      assert.is_truthy(r.err:find("^Error: the daemon exited with status 1; see "), r.err)
+      -- one that dies of a Lua error: its message, not its traceback
+      local fake = h.home .. "/fake-daemon"
+      e2e.write_file(fake, "#!/bin/sh\necho 'overmind: boom' >&2\n" ..
+        "printf 'stack traceback:\\n\\t[C]: in ?\\n' >&2\nexit 1\n")
+      e2e.sh("chmod +x " .. e2e.quote(fake))
+      r = e2e.om(h, { "ps" }, { env = { "OVERMIND_DAEMON_BIN=" .. fake } })
+      assert.are.equal(1, r.code)
+      assert.is_truthy(r.err:find("^Error: the daemon could not start: boom %(see "), r.err)
+    end)
+
     it("is off with OVERMIND_NO_AUTOSTART=1", function()
       for _, args in ipairs({ { "ps" }, { "run", "echo", "hi" },
                               { "status" }, { "info", "abc" } }) do
