@@ -25,7 +25,13 @@ local ARRAY = { __json = "array" }
 -- Marks `t` (or a new table) as an array and returns it.
 function M.array(t)
   t = t or {}
-  if getmetatable(t) == nil then setmetatable(t, ARRAY) end
+  local mt = getmetatable(t)
+  if mt == nil then
+    setmetatable(t, ARRAY)
+  elseif mt ~= ARRAY then
+    -- its metatable is someone else's: marking it would change theirs
+    error("json.array: the table already has a metatable", 2)
+  end
   return t
 end
 

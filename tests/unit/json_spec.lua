@@ -17,6 +17,21 @@ describe("json.encode", function()
     assert.are.equal('{"a":["x"]}', json.encode({ a = json.array({ "x" }) }))
   end)
 
+  it("refuses to mark a table that has a metatable of its own", function()
+    local t = setmetatable({}, { __index = {} })
+    assert.has_error(function() json.array(t) end,
+      "json.array: the table already has a metatable")
+    local a = json.array({})
+    assert.are.equal(a, json.array(a)) -- marking twice is fine
+  end)
+
+  it("keeps bytes with encode_bytes and repairs them with encode", function()
+    assert.are.equal('"\xFF"', json.encode_bytes("\xFF"))
+    assert.are.equal('"\xEF\xBF\xBD"', json.encode("\xFF"))
+    assert.are.equal('{"type":"plain","text":"\xEF\xBF\xBD"}',
+      json.encode_event({ type = "plain", text = "\xFF" }))
+  end)
+
   it("writes a plain empty table as {}", function()
     assert.are.equal("{}", json.encode({}))
   end)
