@@ -48,7 +48,7 @@ int main(int argc, char **argv) {
   lua_pushliteral(L, "overmind.main");
   if (lua_pcall(L, 1, 1, 1) != LUA_OK) {
     fprintf(stderr, "overmind: %s\n", lua_tostring(L, -1));
-    lua_close(L);
+    om_closestate(L);
     return 1;
   }
   /* [traceback, main] */
@@ -62,6 +62,6 @@ int main(int argc, char **argv) {
   } else {
     code = (int)luaL_optinteger(L, -1, 0);
   }
-  lua_close(L);
+  om_closestate(L);
   return code;
 }

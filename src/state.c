@@ -1,10 +1,12 @@
 /* The Lua state every process of ours runs: the standard libraries,
  * lua-cjson, the C core, and a searcher for the Lua modules compiled into
  * the binary.  Shared by main() and the fuzz targets (tests/fuzz/). */
+#include "overmind/alloc.h"
 #include "overmind/core.h"
 #include "overmind/embed.h"
 
 #include <lualib.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,14 +63,33 @@ static void preload(lua_State *L, const char *name, lua_CFunction f) {
   lua_pop(L, 1);
 }
 
+/* An error outside any protected call (as luaL_newstate's panic). */
+static int panic(lua_State *L) {
+  const char *msg = lua_tostring(L, -1);
+  fprintf(stderr, "overmind: unprotected error: %s\n",
+          msg ? msg : "(not a string)");
+  return 0; /* Lua aborts */
+}
+
 lua_State *om_newstate(void) {
-  lua_State *L = luaL_newstate();
-  if (L == NULL)
+  om_pool_t *pool = om_pool_new();
+  lua_State *L = lua_newstate(om_pool_alloc, pool);
+  if (L == NULL) {
+    om_pool_free(pool);
     return NULL;
+  }
+  lua_atpanic(L, panic);
   luaL_openlibs(L);
   preload(L, "cjson", luaopen_cjson);
   preload(L, "cjson.safe", luaopen_cjson_safe);
   preload(L, "overmind.core", luaopen_overmind_core);
   install_searcher(L);
   return L;
+}
+
+void om_closestate(lua_State *L) {
+  void *pool;
+  lua_getallocf(L, &pool);
+  lua_close(L);
+  om_pool_free(pool);
 }

@@ -29,6 +29,9 @@ const char *om__signame(int num);
  * and the embedded Lua modules (src/state.c); NULL when out of memory. */
 lua_State *om_newstate(void);
 
+/* Closes a state made by om_newstate and frees its allocator's pool. */
+void om_closestate(lua_State *L);
+
 /* Opens `overmind.core` and leaves the module table on the stack. */
 int luaopen_overmind_core(lua_State *L);
 
