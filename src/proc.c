@@ -474,10 +474,13 @@ static void grace_cb(uv_timer_t *t) {
 /* Output ends with EIO on a PTY (or EOF on a pipe); the exit may come
  * first.  A pipe holds what the child wrote, so draining it is enough.  A
  * PTY may still be moving the child's last bytes to the master when the
- * exit is reported (the kernel pushes them asynchronously), so we keep
- * reading until EIO -- with a grace period, in case a grandchild keeps the
- * terminal open (tmux's window_pane_destroy_ready). */
-#define PTY_GRACE_MS 250
+ * exit is reported (the kernel pushes them from a work queue, which a busy
+ * machine runs late), so we keep reading until EIO.  What is left of the
+ * mission's group is killed first -- the daemon kills it at the exit
+ * anyway -- so EIO comes as soon as the bytes are through; the grace
+ * period is for a process outside the group holding the terminal open
+ * (tmux's window_pane_destroy_ready). */
+#define PTY_GRACE_MS 2000
 
 static void exit_cb(uv_process_t *proc, int64_t status, int sig) {
   om_proc_t *p = proc->data;
@@ -485,6 +488,7 @@ static void exit_cb(uv_process_t *proc, int64_t status, int sig) {
   p->exit_status = status;
   p->term_signal = sig;
   if (p->pty && !p->eof && p->out_open && p->reading) {
+    kill(-p->pid, SIGKILL);
     uv_timer_init(om_loop(), &p->grace);
     p->grace.data = p;
     p->grace_open = 1;
