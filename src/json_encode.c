@@ -79,7 +79,7 @@ static int plain(unsigned char c) {
 static int put_string(enc_t *e, const char *str, size_t n) {
   const unsigned char *s = (const unsigned char *)str;
   size_t i = 0, bad;
-  /* worst case: every byte as \u00XX, plus quotes */
+  /* most strings need no escape: room for all of it, and the quotes */
   if (!reserve(e, n + 2))
     return 0;
   e->buf[e->len++] = '"';
