@@ -2,16 +2,28 @@
  * them go through the line framer of src/server.c (1 MiB cap, overflow is
  * an error) and each line through the daemon's request parsing
  * (overmind.daemon.server.parse_request), which must never raise and must
- * answer every line with a command or a reason. */
+ * answer every line with a command or a reason.  The arguments then go
+ * through the JSON encoder (src/json_encode.c) both ways. */
 #include "harness.h"
 #include "overmind/lines.h"
 
 static const char *setup =
     "local server = require('overmind.daemon.server')\n"
+    "local json = require('overmind.json')\n"
+    "local function same(a, b)\n"
+    "  if type(a) ~= 'table' or type(b) ~= 'table' then return a == b end\n"
+    "  for k, v in pairs(a) do if not same(v, b[k]) then return false end end\n"
+    "  for k in pairs(b) do if a[k] == nil then return false end end\n"
+    "  return true\n"
+    "end\n"
     "return function(line)\n"
     "  local cmd, args = server.parse_request(line)\n"
     "  if cmd then\n"
     "    assert(type(cmd) == 'string' and type(args) == 'table')\n"
+    /* the encoder on whatever a request can hold: byte for byte it reads
+     * back the same; repaired it is always UTF-8 */
+    "    assert(same(json.decode(json.encode_bytes(args)), args))\n"
+    "    assert(utf8.len(json.encode(args)))\n"
     "  else\n"
     "    assert(type(args) == 'string' and args ~= '')\n"
     "  end\n"
