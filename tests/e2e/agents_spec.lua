@@ -285,7 +285,9 @@ describe("agents", function()
       local m, log = final(h, id, "stopped")
       assert.are.equal(0, m.exit_code)
       assert.are.equal("gemini", m.provider)
-      assert.are.equal("[tool] run_shell_command\nAnswer: hello gemini\n", log)
+      -- each streamed message is one line, whatever its fragments
+      assert.are.equal("Let me check.\n[tool] run_shell_command\n" ..
+        "Answer: hello gemini\n", log)
       local sid
       for _, ev in ipairs(A.events(h, id)) do
         if ev.type == "init" then sid = ev.session_id end
@@ -295,6 +297,31 @@ describe("agents", function()
       local r = result_of(h, id)
       assert.are.equal("Answer: hello gemini", r.text)
       assert.is_false(r.is_error)
+    end)
+
+    it("joins fragments that arrive in separate reads", function()
+      local id = gemini({ "slow", "answer" }, { "GEMINI_DOUBLE_DELAY_MS=30" })
+      local m, log = final(h, id, "stopped")
+      assert.are.equal(0, m.exit_code)
+      assert.are.equal("Let me check.\n[tool] run_shell_command\n" ..
+        "Answer: slow answer\n", log)
+      -- the answer is the last message, whole; not its last fragment
+      assert.are.equal("Answer: slow answer", result_of(h, id).text)
+      -- a restart marker after a message left open starts its own line
+      local r = gemini({ "--restart", "always", "--max-restarts", "1",
+        "--backoff", "10", "again" }, { "GEMINI_DOUBLE_DELAY_MS=5" })
+      e2e.wait_for(function()
+        local text = e2e.log_text(h, r)
+        return select(2, text:gsub("Answer: again\n", "")) >= 2 and text
+      end, 20, "two runs")
+      e2e.wait_for(function()
+        local st = e2e.status_of(h, r)
+        return st ~= "running" and st ~= "restarting"
+      end, 20, "the second run to end, its budget spent")
+      for line in e2e.log_text(h, r):gmatch("[^\n]+") do
+        assert.is_truthy(line == "Let me check." or line == "Answer: again" or
+          line == "[tool] run_shell_command" or line:match("^%-%-%- restart #"), line)
+      end
     end)
 
     it("ends crashed with exit code 1 on an error result", function()

@@ -75,7 +75,13 @@ function Runner:absorb(m, ev)
     m.session_id = ev.session_id
     self.save(m)
   elseif ev.type == "text" and type(ev.text) == "string" then
-    m.rt.last_text = ev.text
+    -- Fragments of one streamed message add up to what the agent said.
+    if ev.delta == true and m.rt.streaming and m.rt.last_text then
+      m.rt.last_text = m.rt.last_text .. ev.text
+    else
+      m.rt.last_text = ev.text
+    end
+    m.rt.streaming = ev.delta == true
   elseif ev.type == "result" then
     local text = ev.text
     -- Providers whose result carries no text (codex, gemini): the last
@@ -123,7 +129,12 @@ function Runner:on_lines(m, prov, lines, decoded, text)
   end
   local parse, format = prov.parse, prov.format
   local on_event = self.on_event
+  local rt = m.rt
+  -- Log text: out[1..n], one line each.  A streamed fragment (ev.delta,
+  -- as gemini sends) continues the line of the fragment before it, which
+  -- may be open from an earlier batch (rt.open_line).
   local out, n = {}, 0
+  local open = rt.open_line
   local plain = false -- a line that was not JSON (subscribers get it wrapped)
   local i = 0
   local function run()
@@ -136,11 +147,21 @@ function Runner:on_lines(m, prov, lines, decoded, text)
       if type(ev) ~= "table" then ev = { type = "plain", text = line } end
       if raw and ev.raw == nil then ev.raw = raw end
       local t = ev.type
-      if t == "result" or t == "system" or t == "text" then self:absorb(m, ev) end
+      if t == "result" or t == "system" or t == "text" then
+        self:absorb(m, ev)
+      elseif rt.streaming then
+        rt.streaming = false -- a tool call ends a streamed message
+      end
       local s = format(ev)
       if type(s) == "string" then
-        n = n + 1
-        out[n] = s
+        if ev.delta == true and open then
+          if n == 0 then n = 1; out[1] = s else out[n] = out[n] .. s end
+        else
+          n = n + 1
+          -- a whole line after a fragment line still open from before
+          out[n] = (open and n == 1) and ("\n" .. s) or s
+        end
+        open = ev.delta == true
       end
       if on_event then on_event(m, ev) end
     end
@@ -151,9 +172,10 @@ function Runner:on_lines(m, prov, lines, decoded, text)
       self.log("mission " .. m.id .. ": provider_error: " .. tostring(err))
     end
   end
-  if n > 0 and m.rt.log then
-    out[n + 1] = ""
-    m.rt.log:write(table.concat(out, "\n"))
+  rt.open_line = open
+  if n > 0 and rt.log then
+    if not open then out[n + 1] = "" end
+    rt.log:write(table.concat(out, "\n"))
   end
   if subs and text then
     if not plain then
@@ -217,13 +239,18 @@ function Runner:start(m)
       -- it left running in its group goes too (as systemd's control
       -- group), so nothing outlives its supervision.
       core.kill(-pid, "KILL")
+      if m.rt.open_line then
+        -- the last streamed message ends its line
+        m.rt.open_line = false
+        if m.rt.log then m.rt.log:write("\n") end
+      end
       local crash = m.type == "task" and m.rt.last_result_error == true
       if crash and code == 0 then code = 1 end
       self.on_exit(m, code, crash)
     end,
   })
   if not proc then return nil, serr end
-  m.rt.last_text = nil
+  m.rt.last_text, m.rt.streaming = nil, nil
   m.rt.sent, m.rt.results = 0, 0 -- turns are counted per run
   pid = proc:pid()
   local custom = prov.custom_parse

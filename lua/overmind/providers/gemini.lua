@@ -1,6 +1,7 @@
 -- The gemini provider (SPEC §6): `gemini -p <prompt> --output-format
--- stream-json`, tasks only.  Events: init (session id), message,
--- tool_use, tool_result, result.
+-- stream-json`, tasks only.  Events: init (session id), message (the
+-- assistant's streamed in fragments, "delta": true), tool_use,
+-- tool_result, result.
 local shell = require("overmind.shell")
 local common = require("overmind.providers.common")
 
@@ -18,7 +19,7 @@ end
 
 -- The members parse() reads; the C core builds only these.
 M.fields = {
-  type = true, session_id = true, role = true, content = true,
+  type = true, session_id = true, role = true, content = true, delta = true,
   tool_name = true, parameters = true, output = true, status = true,
   stats = { duration_ms = true }, error = { message = true },
 }
@@ -30,7 +31,9 @@ function M.parse(line, raw)
     return { type = "system", subtype = "init", session_id = raw.session_id }
   elseif t == "message" then
     if raw.role == "assistant" then
-      return { type = "text", text = raw.content }
+      -- With delta, content is a fragment: the runner joins a message's
+      -- fragments into one log line and one answer.
+      return { type = "text", text = raw.content, delta = raw.delta == true }
     end
     return { type = "user", text = raw.content }
   elseif t == "tool_use" then
