@@ -54,7 +54,6 @@ local function build(home)
       D.sup:dispatch(m, "exit", code, crash)
     end,
     on_result = function(m, r) if D.on_result then D.on_result(m, r) end end,
-    on_event = function(m, ev) if D.on_event then D.on_event(m, ev) end end,
   })
 
   -- Records that could not be written (disk full) are kept and retried

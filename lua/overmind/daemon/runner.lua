@@ -12,7 +12,7 @@ local Runner = {}
 Runner.__index = Runner
 
 -- ctx: { home, env (K -> V), hub, log (daemon log function),
---        save(m), on_exit(m, code, crash), on_event(m, ev) }
+--        save(m), on_exit(m, code, crash), on_result(m, r) }
 function M.new(ctx)
   return setmetatable(ctx, Runner)
 end
@@ -128,7 +128,6 @@ function Runner:on_lines(m, prov, lines, decoded, text)
     return
   end
   local parse, format = prov.parse, prov.format
-  local on_event = self.on_event
   local rt = m.rt
   -- Log text: out[1..n], one line each.  A streamed fragment (ev.delta,
   -- as gemini sends) continues the line of the fragment before it, which
@@ -154,16 +153,16 @@ function Runner:on_lines(m, prov, lines, decoded, text)
       end
       local s = format(ev)
       if type(s) == "string" then
-        if ev.delta == true and open then
+        local delta = ev.delta == true
+        if delta and open then
           if n == 0 then n = 1; out[1] = s else out[n] = out[n] .. s end
         else
           n = n + 1
           -- a whole line after a fragment line still open from before
           out[n] = (open and n == 1) and ("\n" .. s) or s
         end
-        open = ev.delta == true
+        open = delta
       end
-      if on_event then on_event(m, ev) end
     end
   end
   while i < n_lines do
