@@ -4,6 +4,7 @@
 local e2e = require("support.e2e")
 local core = require("overmind.core")
 local cjson = require("cjson")
+local loop_until = require("core.helper").run_until
 
 local A = {}
 
@@ -128,21 +129,10 @@ end
 
 -- ---- a real terminal ------------------------------------------------------------
 
--- Runs the loop until pred() is true or `timeout` seconds pass.
+-- Runs the loop until pred() is true or `timeout` seconds pass (the core
+-- specs' loop helper, which counts in ms).
 local function run_until(pred, timeout)
-  local deadline = core.now() + math.floor((timeout or 10) * 1000)
-  local v = pred()
-  if v then return v end
-  local tick = core.timer()
-  tick:start(5, 5, function() end)
-  while core.now() < deadline do
-    core.run("once")
-    v = pred()
-    if v then break end
-  end
-  tick:close()
-  core.run("nowait")
-  return v
+  return loop_until(pred, math.floor((timeout or 10) * 1000))
 end
 A.run_until = run_until
 

@@ -48,22 +48,8 @@ function B.index_of(list, value)
 end
 
 -- Runs the event loop until pred() is true or `ms` have passed; returns
--- pred()'s last value.  A ticking timer wakes the loop for the deadline.
-function B.run_until(pred, ms)
-  local deadline = core.now() + (ms or 5000)
-  local v = pred()
-  if v then return v end
-  local tick = core.timer()
-  tick:start(10, 10, function() end)
-  while core.now() < deadline do
-    core.run("once")
-    v = pred()
-    if v then break end
-  end
-  tick:close()
-  core.run("nowait")
-  return v
-end
+-- pred()'s last value (the core specs' helper).
+B.run_until = require("core.helper").run_until
 
 -- ---- the REPL on a pseudo-terminal -------------------------------------------
 
