@@ -3,7 +3,6 @@
 -- (daemon/server.lua); one that falls too far behind is dropped by its
 -- context, never waited for.
 local json = require("overmind.json")
-local utf8_fix = require("overmind.core").utf8_fix
 
 local M = {}
 local Hub = {}
@@ -91,13 +90,12 @@ function Hub:emit_lines(m, lines)
   self:emit_text(m, table.concat(lines, "\n") .. "\n")
 end
 
--- Ready NDJSON text (each line already ends in a newline).  Agents' JSON
--- lines pass through verbatim, so this is where events become valid UTF-8,
--- as every reply of the daemon is (overmind/json.lua).
+-- Ready NDJSON text (each line already ends in a newline), valid UTF-8:
+-- events are encoded by json.encode_event, and the runner repairs agents'
+-- verbatim lines.
 function Hub:emit_text(m, text)
   local subs = m.rt and m.rt.subscribers
   if not subs or next(subs) == nil or text == "" then return end
-  text = utf8_fix(text)
   for ctx in pairs(subs) do
     if not ctx:send_raw(text) then subs[ctx] = nil end
   end

@@ -177,6 +177,9 @@ function Runner:on_lines(m, prov, lines, decoded, text)
     rt.log:write(table.concat(out, "\n"))
   end
   if subs and text then
+    -- Agents' JSON lines go out verbatim: this is where they become valid
+    -- UTF-8, as everything the daemon writes as JSON is.
+    text = core.utf8_fix(text)
     if not plain then
       -- Every line was JSON: the batch goes out verbatim, in one piece.
       hub:emit_text(m, text)
