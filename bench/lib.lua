@@ -8,9 +8,9 @@ local M = {}
 -- seconds, exit status, output.
 function M.time(argv, opts)
   opts = opts or {}
-  local env = {}
-  for k, v in pairs(core.environ()) do env[#env + 1] = k .. "=" .. v end
-  for k, v in pairs(opts.env or {}) do env[#env + 1] = k .. "=" .. v end
+  local vars, env = core.environ(), {}
+  for k, v in pairs(opts.env or {}) do vars[k] = v end
+  for k, v in pairs(vars) do env[#env + 1] = k .. "=" .. v end
   local chunks = {}
   local status
   local t0 = core.hrtime()
@@ -53,6 +53,25 @@ function M.new_home()
   local h = io.popen("mktemp -d /tmp/om-bench.XXXXXX"):read("l")
   core.setenv("OVERMIND_HOME", h)
   return h
+end
+
+-- The binaries a benchmark compares: its arguments (default
+-- build/overmind), as absolute paths.
+function M.binaries(args)
+  local out = {}
+  for i = 1, #args do out[i] = args[i] end
+  if #out == 0 then out[1] = "build/overmind" end
+  for i, b in ipairs(out) do
+    if b:sub(1, 1) ~= "/" then out[i] = core.getcwd() .. "/" .. b end
+  end
+  return out
+end
+
+-- Runs `s.bin ...` against the subject's own home (s = { bin, home });
+-- returns seconds, exit status, output.
+function M.om(s, ...)
+  return M.time({ s.bin, ... },
+    { capture = true, env = { OVERMIND_HOME = s.home } })
 end
 
 function M.sh(cmd)
