@@ -66,10 +66,12 @@ function Mission:kill(opts) return om.kill(self, opts) end
 
 -- ---- the API ------------------------------------------------------------------
 
--- om.run{ command = "...", name =, type =, provider =, model =, cwd =,
---         parent =, restart =, max_restarts =, max_seconds =, backoff =,
---         activity_timeout =, timeout =, stop_timeout =, env = {K = V},
---         pty =, log_max = } -> mission handle.  A string is a command.
+-- om.run{ command = "...", <any mission option> } -> mission handle: the
+-- fields are the `run` flags' long names (overmind.options: name, type,
+-- provider, model, cwd, parent, restart, max_restarts, max_seconds,
+-- backoff, activity_timeout, timeout, stop_timeout, env = {K = V}, pty,
+-- log_max); an unknown one is an error that names it.  A string is a
+-- command.
 function om.run(spec)
   if type(spec) == "string" then spec = { command = spec } end
   if type(spec) ~= "table" then error("om.run expects a table", 2) end
@@ -77,7 +79,6 @@ function om.run(spec)
   for k, v in pairs(spec) do a[k] = v end
   a.command = spec.command or spec[1]
   a[1] = nil
-  if a.backoff then a.backoff_ms, a.backoff = a.backoff, nil end
   if type(a.parent) == "table" then a.parent = a.parent.id end
   a.cwd = a.cwd or core.getcwd()
   if not a.parent then

@@ -60,6 +60,12 @@ function M.new_name(taken)
   return base .. "-" .. n
 end
 
+-- A name a user may give a mission or an agent: a letter or digit, then
+-- letters, digits, `.`, `_` and `-`.
+function M.valid(name)
+  return type(name) == "string" and name:match("^[%w][%w%._%-]*$") ~= nil
+end
+
 M.adjectives, M.nouns = adjectives, nouns
 
 return M

@@ -1,60 +1,14 @@
 -- Blueprints (SPEC §7): reading a TOML or Lua file, validating it before
 -- anything starts, and turning each agent into `run` arguments.
 local dag = require("overmind.blueprint.dag")
-local timefmt = require("overmind.timefmt")
+local mission_names = require("overmind.names")
+local options = require("overmind.options")
+
+-- An agent's fields: every mission option (overmind.options) under its
+-- long name, with `_` or `-`, plus its dependencies.
+local AGENT_ONLY = { depends_on = true }
 
 local M = {}
-
--- Agent fields: TOML/Lua key -> { run argument, kind }.  Each run flag is
--- accepted under its long name, with `_` or `-`.
-local FIELDS = {
-  command = { "command", "string" },
-  provider = { "provider", "string" },
-  type = { "type", "string" },
-  cwd = { "cwd", "string" },
-  model = { "model", "string" },
-  restart = { "restart", "string" },
-  depends_on = { "depends_on", "strings" },
-  max_restarts = { "max_restarts", "integer" },
-  max_seconds = { "max_seconds", "number" },
-  backoff = { "backoff_ms", "integer" },
-  backoff_ms = { "backoff_ms", "integer" },
-  activity_timeout = { "activity_timeout", "number" },
-  timeout = { "timeout", "number" },
-  stop_timeout = { "stop_timeout", "number" },
-  env = { "env", "map" },
-  pty = { "pty", "boolean" },
-  log_max = { "log_max", "size" },
-}
-
-local function kind_ok(kind, v)
-  if kind == "string" then return type(v) == "string" end
-  if kind == "number" then return type(v) == "number" and v >= 0 end
-  if kind == "integer" then return math.tointeger(v) ~= nil and v >= 0 end
-  if kind == "boolean" then return type(v) == "boolean" end
-  if kind == "size" then
-    return (math.tointeger(v) and v > 0) or
-      (type(v) == "string" and timefmt.parse_size(v) ~= nil)
-  end
-  if kind == "strings" then
-    if type(v) ~= "table" then return false end
-    for k, s in pairs(v) do
-      if math.type(k) ~= "integer" or type(s) ~= "string" then return false end
-    end
-    return true
-  end
-  if kind == "map" then
-    if type(v) ~= "table" then return false end
-    for k, s in pairs(v) do
-      if type(k) ~= "string" or (type(s) ~= "string" and type(s) ~= "number"
-          and type(s) ~= "boolean") then
-        return false
-      end
-    end
-    return true
-  end
-  return false
-end
 
 -- Where `[agents.<name>]` (or `<name> = {` under [agents]) is written, for
 -- error messages that name the line.
@@ -111,29 +65,25 @@ function M.validate(doc, path, text)
   for _, name in ipairs(names) do seen[name] = true end
   for _, name in ipairs(names) do
     local spec = doc.agents[name]
-    if not name:match("^[%w][%w%._%-]*$") then
+    if not mission_names.valid(name) then
       return fail("invalid agent name: " .. name, name)
     end
-    local args = { name = name }
-    for key, v in pairs(spec) do
-      local f = type(key) == "string" and FIELDS[key:gsub("%-", "_")]
-      if not f then
+    -- An agent is named by its key, so `name` is not one of its fields.
+    local args, why, key = options.normalize(spec,
+      { lenient = true, extra = AGENT_ONLY, exclude = { name = true } })
+    if not args then
+      if why == "unknown" then
         return fail("unknown field for agent " .. name .. ": " .. tostring(key),
           name)
       end
-      if not kind_ok(f[2], v) then
-        return fail(("invalid %s for agent: %s"):format(key, name), name)
-      end
-      args[f[1]] = v
+      return fail(("invalid %s for agent: %s"):format(key, name), name)
     end
+    if args.depends_on ~= nil and not options.is_strings(args.depends_on) then
+      return fail(("invalid depends_on for agent: %s"):format(name), name)
+    end
+    args.name = name
     if type(args.command) ~= "string" or args.command:match("^%s*$") then
       return fail("missing command for agent: " .. name, name)
-    end
-    if args.log_max and type(args.log_max) == "string" then
-      args.log_max = timefmt.parse_size(args.log_max)
-    end
-    if args.env then
-      for k, v in pairs(args.env) do args.env[k] = tostring(v) end
     end
     if args.cwd and args.cwd:sub(1, 1) ~= "/" then
       args.cwd = dirname(path) .. "/" .. args.cwd

@@ -2,29 +2,13 @@
 local core = require("overmind.core")
 local client = require("overmind.cli.client")
 local out = require("overmind.cli.out")
-local json = require("overmind.json")
+local options = require("overmind.options")
 
 local M = {}
 
-M.FLAGS = {
-  name = { kind = "string" },
-  cwd = { kind = "string" },
-  type = { kind = "string" },
-  provider = { kind = "string" },
-  model = { kind = "string" },
-  parent = { kind = "string" },
-  restart = { kind = "string" },
-  ["max-restarts"] = { kind = "integer" },
-  ["max-seconds"] = { kind = "number" },
-  backoff = { kind = "integer", key = "backoff_ms" },
-  ["activity-timeout"] = { kind = "number" },
-  timeout = { kind = "number" },
-  ["stop-timeout"] = { kind = "number" },
-  env = { kind = "list" },
-  pty = { kind = "bool" },
-  ["log-max"] = { kind = "size" },
-  json = { kind = "bool" },
-}
+-- The mission options' flags (overmind.options), plus how to print.
+M.FLAGS = options.flags()
+M.FLAGS.json = { kind = "bool" }
 
 local function absolute(dir)
   if dir:sub(1, 1) == "/" then return dir end
@@ -50,8 +34,7 @@ function M.request_args(opts, words)
   -- The agent executables the user chose in this shell travel with the
   -- mission: a daemon started earlier, from another environment, must
   -- still run the stand-in the user just exported.
-  for _, k in ipairs({ "OVERMIND_CLAUDE_BIN", "OVERMIND_CODEX_BIN",
-                       "OVERMIND_GEMINI_BIN" }) do
+  for _, k in ipairs(require("overmind.providers").executable_vars()) do
     local v = os.getenv(k)
     if v and v ~= "" and not (a.env and a.env[k]) then
       a.env = a.env or {}

@@ -25,6 +25,7 @@ Missions:
   rm <id>                remove an exited mission and its files
   prune                  remove every exited mission
   wait <id>...           block until missions finish (--timeout MS, --any)
+  events                 stream lifecycle events (--json, --since, --filter)
 
 Agents:
   send <id> <message>    send to a session (--wait, --json, --timeout MS)
@@ -81,24 +82,9 @@ Starts a supervised mission.  The words after the flags are joined by
 spaces and run with `sh -c`.  Prints "Started mission <id> (<name>)".
 
 Flags:
-  --name N                 a name (else generated, e.g. swift-reef)
-  --cwd DIR                working directory (default: the current one)
-  --type task|session      task: stdin is /dev/null; session: stdin is a
-                           pipe fed by `send`
-  --provider raw|claude|codex|gemini|<name>
-  --model M                model for agent providers
-  --parent ID              make the mission a child of ID
-  --restart never|on-failure|always
-  --max-restarts N         restarts allowed per window (0: unlimited; 5)
-  --max-seconds S          the window, and a healthy run's length (60)
-  --backoff MS             first restart delay, doubled each time (1000)
-  --activity-timeout S     kill after S seconds without output
-  --timeout S              kill after S seconds of runtime
-  --stop-timeout S         grace between SIGTERM and SIGKILL (10)
-  --env K=V                extra environment (repeatable)
-  --pty                    run in a pseudo-terminal
-  --log-max SIZE           rotate the log past SIZE, e.g. 64M (64M)
-  --json                   print {"id":..,"name":..}
+]==] .. require("overmind.options").help({
+    { "json", nil, 'print {"id":..,"name":..}' } }) .. [==[
+
 
 Example:
   overmind run --name build --restart on-failure make -j4]==],
@@ -150,6 +136,27 @@ Blocks until the missions reach a final state and prints
 "Mission <id> finished: <status> (exit code <n>)" for each; exits with the
 first non-zero exit code.  --any returns when the first one finishes.
 On timeout: "Error: timeout", exit 124.]==],
+  events = [==[
+Usage: overmind events [--json] [--since <RFC3339|Ns|Nm>] [--filter K=V]...
+
+Streams the daemon's mission lifecycle events, one line each, until
+Ctrl-C: "<time> <id> <name> <event>[ <detail>]", or one JSON object per
+line with --json.  Events: created, started (os_pid), exited (status,
+exit_code), restarting (n, delay_ms), stalled, result (is_error,
+cost_usd), removed.
+
+Flags:
+  --json                   one JSON object per line
+  --since T                first replay the events since T (RFC 3339, or
+                           30s, 5m, 2h ago); the daemon keeps the last
+                           10000, across its restarts
+  --filter K=V             only events whose K is V (repeatable; keys: id,
+                           name, event, parent -- a mission and its
+                           descendants); one key given twice matches
+                           either value
+
+Example:
+  overmind events --filter event=exited --filter parent=lead]==],
   send = [==[
 Usage: overmind send <id> <message...> [--wait [--json] [--timeout MS]]
 
@@ -166,8 +173,9 @@ Streams the mission's events as NDJSON until it ends.]==],
   attach = [==[
 Usage: overmind attach <id>
 
-Connects the terminal to a --pty mission (detach with Ctrl-]), or opens
-`claude --resume` for a claude session.]==],
+Connects the terminal to a --pty mission (detach with Ctrl-]), or runs
+what the mission's provider offers (claude: `claude --resume` for a
+session) while the session is paused.]==],
   detach = [==[
 Usage: overmind detach <id>
 

@@ -1,0 +1,239 @@
+-- Every option a mission takes, declared once (SPEC §8), as kubectl derives
+-- its flags and docs from one API schema.  From this table come:
+--   - the `run` flags (cli/cmd_run.lua, through M.flags) and `run --help`
+--     (M.help);
+--   - the blueprint fields (blueprint/init.lua) and `om.run{}` fields, both
+--     normalized by M.normalize;
+--   - the daemon's validation and defaults (daemon/cmd_missions.lua, through
+--     M.check and M.default).
+--
+-- An option: `key`, the field of the request and the record; `flag`, its
+-- long name on the command line (default: key with `-` for `_`); `also`,
+-- other names accepted in blueprints, `om.run{}` and requests; `kind`;
+-- `default`; `arg` and `help`, the line of `run --help` (`%s` there is the
+-- default); `internal` for fields only Overmind's own clients send.
+local timefmt = require("overmind.timefmt")
+
+local M = {}
+
+M.LIST = {
+  { key = "command", kind = "string", flag = false },
+  { key = "name", kind = "string", arg = "N",
+    help = "a name (else generated, e.g. swift-reef)" },
+  { key = "cwd", kind = "string", arg = "DIR",
+    help = "working directory (default: the current one)" },
+  { key = "type", kind = "string", default = "task", arg = "task|session",
+    help = "task: stdin is /dev/null; session: stdin is a\n" ..
+      "pipe fed by `send`" },
+  { key = "provider", kind = "string", default = "raw",
+    arg = "raw|claude|codex|gemini|<name>" },
+  { key = "model", kind = "string", arg = "M",
+    help = "model for agent providers" },
+  { key = "parent", kind = "string", arg = "ID",
+    help = "make the mission a child of ID" },
+  { key = "restart", kind = "string", default = "never",
+    arg = "never|on-failure|always" },
+  { key = "max_restarts", kind = "integer", default = 5, arg = "N",
+    help = "restarts allowed per window (0: unlimited; %s)" },
+  { key = "max_seconds", kind = "number", default = 60, arg = "S",
+    help = "the window, and a healthy run's length (%s)" },
+  { key = "backoff_ms", flag = "backoff", also = { "backoff" },
+    kind = "integer", default = 1000, arg = "MS",
+    help = "first restart delay, doubled each time (%s)" },
+  { key = "activity_timeout", kind = "number", arg = "S",
+    help = "kill after S seconds without output" },
+  { key = "timeout", kind = "number", arg = "S",
+    help = "kill after S seconds of runtime" },
+  { key = "stop_timeout", kind = "number", default = 10, arg = "S",
+    help = "grace between SIGTERM and SIGKILL (%s)" },
+  { key = "env", kind = "map", arg = "K=V",
+    help = "extra environment (repeatable)" },
+  { key = "pty", kind = "boolean", help = "run in a pseudo-terminal" },
+  { key = "log_max", kind = "size", default = 64 << 20, arg = "SIZE",
+    help = "rotate the log past SIZE, e.g. 64M (%s)" },
+  -- Set by Overmind's own clients, never by a user's flag or blueprint.
+  { key = "default_parent", kind = "string", internal = true },
+  { key = "rows", kind = "integer", internal = true },
+  { key = "cols", kind = "integer", internal = true },
+  { key = "display", kind = "string", internal = true },
+  { key = "shared_name", kind = "boolean", internal = true },
+}
+
+-- Lookups derived from the list.
+M.by_key = {}
+local by_any = {} -- key, flag and `also` names, with `_` for `-`
+for _, o in ipairs(M.LIST) do
+  if o.flag == nil then o.flag = o.key:gsub("_", "-") end
+  M.by_key[o.key] = o
+  by_any[o.key] = o
+  if o.flag then by_any[o.flag:gsub("%-", "_")] = o end
+  for _, a in ipairs(o.also or {}) do by_any[a] = o end
+end
+
+-- The option a user-facing name refers to (`max-restarts`, `backoff`).
+function M.lookup(name)
+  if type(name) ~= "string" then return nil end
+  return by_any[name:gsub("%-", "_")]
+end
+
+function M.default(key)
+  return M.by_key[key].default
+end
+
+-- What a size default looks like in help: 64M, not 67108864.
+local function shown(o)
+  if o.kind == "size" then return timefmt.format_size(o.default) end
+  return tostring(o.default)
+end
+
+-- ---- the command line ------------------------------------------------------
+
+-- Flag kinds of cli/args.lua for each option kind.
+local FLAG_KIND = { string = "string", integer = "integer", number = "number",
+                    boolean = "bool", size = "size", map = "list" }
+
+-- The `run` flags: { [flag] = { kind, key } }, as cli/args.lua takes them.
+function M.flags()
+  local out = {}
+  for _, o in ipairs(M.LIST) do
+    if o.flag and not o.internal then
+      out[o.flag] = { kind = FLAG_KIND[o.kind], key = o.key }
+    end
+  end
+  return out
+end
+
+-- The "Flags:" lines of `run --help`, one per option, in declaration
+-- order; `extra` are more { flag, arg, help } of the command itself.
+function M.help(extra)
+  local lines = {}
+  local function add(flag, arg, help)
+    local left = "  --" .. flag .. (arg and (" " .. arg) or "")
+    help = help or ""
+    local first, rest = help:match("^([^\n]*)\n?(.*)$")
+    if #left >= 27 and first ~= "" then
+      lines[#lines + 1] = left
+      left = ""
+    end
+    lines[#lines + 1] = (left .. string.rep(" ", 27 - #left) .. first)
+      :gsub("%s+$", "")
+    for more in rest:gmatch("[^\n]+") do
+      lines[#lines + 1] = string.rep(" ", 27) .. more
+    end
+  end
+  for _, o in ipairs(M.LIST) do
+    if o.flag and not o.internal then
+      local help = o.help or ""
+      if help:find("%s", 1, true) then help = help:format(shown(o)) end
+      add(o.flag, o.arg, help)
+    end
+  end
+  for _, e in ipairs(extra or {}) do add(e[1], e[2], e[3]) end
+  return table.concat(lines, "\n")
+end
+
+-- ---- values ---------------------------------------------------------------
+
+local function is_array(v)
+  if type(v) ~= "table" then return false end
+  local n = 0
+  for k in pairs(v) do
+    if math.type(k) ~= "integer" or k < 1 then return false end
+    n = n + 1
+  end
+  return n == #v
+end
+
+-- An array of strings (blueprints' depends_on).
+function M.is_strings(v)
+  if not is_array(v) then return false end
+  for _, s in ipairs(v) do if type(s) ~= "string" then return false end end
+  return true
+end
+
+-- kind -> function(v, lenient) returning the normalized value or nil.
+-- `lenient` (blueprints, om.run{}) also takes env values that are numbers
+-- or booleans, as TOML and Lua write them.
+local CONVERT = {
+  string = function(v) return type(v) == "string" and v or nil end,
+  number = function(v)
+    if type(v) == "number" and v == v and v >= 0 and v ~= math.huge then
+      return v
+    end
+  end,
+  integer = function(v)
+    if type(v) == "number" and v == math.floor(v) and v >= 0 and v < 2^53 then
+      return math.tointeger(v)
+    end
+  end,
+  boolean = function(v) if type(v) == "boolean" then return v end end,
+  size = function(v)
+    if math.tointeger(v) and v > 0 then return math.tointeger(v) end
+    if type(v) == "string" then return timefmt.parse_size(v) end
+  end,
+  table = function(v) if type(v) == "table" then return v end end,
+  strings = function(v) if M.is_strings(v) then return v end end,
+  map = function(v, lenient)
+    if type(v) ~= "table" or (next(v) ~= nil and is_array(v)) then return nil end
+    local out = {}
+    for k, s in pairs(v) do
+      if type(k) ~= "string" then return nil end
+      if type(s) == "string" then
+        out[k] = s
+      elseif lenient and (type(s) == "number" or type(s) == "boolean") then
+        out[k] = tostring(s)
+      else
+        return nil
+      end
+    end
+    return out
+  end,
+}
+
+M.CONVERT = CONVERT
+
+-- How a wrong value is described in `invalid_argument: <key> must be ...`.
+M.KIND_NAMES = {
+  string = "a string", number = "a non-negative number",
+  integer = "a non-negative integer", boolean = "a boolean",
+  size = "a positive size (bytes, or e.g. 64M)",
+  map = "an object of strings", table = "an object",
+  strings = "an array of strings",
+}
+
+-- Normalizes a table of options written under any accepted name: returns
+-- a table by key, or nil, "unknown" | "invalid", the name as written.
+-- `internal` allows the fields only Overmind's own clients send;
+-- `extra` names more fields to pass through as they are (depends_on);
+-- `exclude` names options that are not fields there.
+function M.normalize(t, opts)
+  opts = opts or {}
+  local out = {}
+  for name, v in pairs(t) do
+    local o = M.lookup(name)
+    if opts.extra and opts.extra[name] then
+      out[name] = v
+    elseif not o or (o.internal and not opts.internal) or
+        (opts.exclude and opts.exclude[o.key]) then
+      return nil, "unknown", name
+    else
+      local cv = CONVERT[o.kind](v, opts.lenient)
+      if cv == nil then return nil, "invalid", name, o end
+      out[o.key] = cv
+    end
+  end
+  return out
+end
+
+-- The daemon's check of `run` arguments (JSON from any client): nil and
+-- the args by key, or the reason (`unknown field: x`,
+-- `invalid_argument: x must be ...`).
+function M.check(args)
+  local out, why, name, o = M.normalize(args, { internal = true })
+  if out then return out end
+  if why == "unknown" then return nil, "unknown field: " .. tostring(name) end
+  return nil, "invalid_argument: " .. o.key .. " must be " ..
+    M.KIND_NAMES[o.kind]
+end
+
+return M
