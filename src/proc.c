@@ -87,6 +87,8 @@ typedef struct om_proc {
   int log_ref;
   om_json_fields_t *fields; /* what to build of decoded lines (NULL: all) */
   int self_ref, out_ref, exit_ref, decode_ref;
+  int chunk_ref; /* Lua callback handed each read's bytes (see consume) */
+  int chunks;    /* on: those bytes go to chunk_ref instead of the log */
   /* bounded tail of raw output, a ring */
   char *tail;
   size_t tail_cap, tail_len, tail_head;
@@ -202,6 +204,7 @@ static void handle_closed(uv_handle_t *h) {
     om_unref(L, &p->out_ref);
     om_unref(L, &p->exit_ref);
     om_unref(L, &p->decode_ref);
+    om_unref(L, &p->chunk_ref);
     om_unref(L, &p->log_ref);
     p->log = NULL;
     om_json_fields_free(L, p->fields);
@@ -350,8 +353,16 @@ static void frame(om_proc_t *p, const char *d, size_t n, int flush) {
 static void consume(om_proc_t *p, const char *d, size_t n) {
   p->bytes += (int64_t)n;
   p->last_output = uv_now(om_loop());
-  if (p->log != NULL)
+  if (p->chunks && p->chunk_ref != LUA_NOREF) {
+    /* Someone follows the log: Lua writes it and fans the bytes out, so
+     * that every byte reaches the file and the followers in one place. */
+    lua_State *L = om_state();
+    om_push_ref(L, p->chunk_ref);
+    lua_pushlstring(L, d, n);
+    om_pcall(L, 1, 0);
+  } else if (p->log != NULL) {
     om_logfile_write(p->log, d, n);
+  }
   tail_append(p, d, n);
   frame(p, d, n, 0);
 }
@@ -616,7 +627,7 @@ static int proc_spawn(lua_State *L) {
   pidx = lua_gettop(L);
   memset(p, 0, sizeof(*p));
   p->self_ref = p->out_ref = p->exit_ref = p->decode_ref = p->log_ref =
-      LUA_NOREF;
+      p->chunk_ref = LUA_NOREF;
   luaL_setmetatable(L, PROC_MT);
   p->pty = rows > 0;
   p->deliver = lua_getfield(L, 1, "deliver") != LUA_TNIL && lua_toboolean(L, -1);
@@ -640,6 +651,7 @@ static int proc_spawn(lua_State *L) {
     lua_pop(L, 1);
   }
   p->out_ref = ref_field(L, 1, "on_output", LUA_TFUNCTION);
+  p->chunk_ref = ref_field(L, 1, "on_chunk", LUA_TFUNCTION);
   p->exit_ref = ref_field(L, 1, "on_exit", LUA_TFUNCTION);
   /* decode = true: the built-in decoder; a function: that decoder. */
   lua_getfield(L, 1, "decode");
@@ -737,6 +749,7 @@ static int proc_spawn(lua_State *L) {
     /* The handles close in the next loop turn and drop the reference. */
     om_unref(L, &p->out_ref);
     om_unref(L, &p->exit_ref);
+    om_unref(L, &p->chunk_ref);
     return om_push_error(L, rc);
   }
   p->pid = p->proc.pid;
@@ -766,6 +779,7 @@ fail:
   om_unref(L, &p->out_ref);
   om_unref(L, &p->exit_ref);
   om_unref(L, &p->decode_ref);
+  om_unref(L, &p->chunk_ref);
   om_unref(L, &p->log_ref);
   return om_push_error(L, rc);
 }
@@ -841,6 +855,24 @@ static int proc_deliver(lua_State *L) {
   om_proc_t *p = check_proc(L, 1);
   p->deliver = lua_toboolean(L, 2);
   return 0;
+}
+
+/* proc:deliver_chunks(on): while on, each read's bytes go to on_chunk
+ * instead of being appended to the log by C. */
+static int proc_deliver_chunks(lua_State *L) {
+  om_proc_t *p = check_proc(L, 1);
+  p->chunks = lua_toboolean(L, 2);
+  return 0;
+}
+
+/* proc:stdin_queued() -> bytes written to stdin (or the PTY) and not yet
+ * taken by the child. */
+static int proc_stdin_queued(lua_State *L) {
+  om_proc_t *p = check_proc(L, 1);
+  uv_stream_t *st = input_stream(p);
+  lua_pushinteger(L, st == NULL ? 0
+                                : (lua_Integer)uv_stream_get_write_queue_size(st));
+  return 1;
 }
 
 static int proc_json_lines(lua_State *L) {
@@ -939,6 +971,7 @@ static int proc_close(lua_State *L) {
   om_proc_t *p = check_proc(L, 1);
   om_unref(L, &p->out_ref);
   om_unref(L, &p->exit_ref);
+  om_unref(L, &p->chunk_ref);
   return 0;
 }
 
@@ -965,6 +998,8 @@ void om__open_proc(lua_State *L) {
       {"pid", proc_pid},     {"kill", proc_kill},
       {"write", proc_write}, {"close_stdin", proc_close_stdin},
       {"deliver", proc_deliver}, {"json_lines", proc_json_lines},
+      {"deliver_chunks", proc_deliver_chunks},
+      {"stdin_queued", proc_stdin_queued},
       {"batch_text", proc_batch_text},
       {"pause", proc_pause},
       {"idle", proc_idle},   {"stats", proc_stats},

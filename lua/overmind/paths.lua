@@ -28,11 +28,17 @@ function M.output_log(id, home)
   return M.mission_dir(id, home) .. "/output.log"
 end
 
+-- A rotated log keeps this many older files (SPEC §2).
+M.LOG_KEEP = 3
+
+-- The daemon's lifecycle events, for `events --since` (SPEC §8).
+function M.events(home) return (home or M.home()) .. "/events.jsonl" end
+
 -- Log files oldest first: output.log.<keep> ... output.log.1, output.log.
-function M.log_files(id, home, keep)
+function M.log_files(id, home)
   local base = M.output_log(id, home)
   local files = {}
-  for k = keep or 3, 1, -1 do files[#files + 1] = base .. "." .. k end
+  for k = M.LOG_KEEP, 1, -1 do files[#files + 1] = base .. "." .. k end
   files[#files + 1] = base
   return files
 end

@@ -1,4 +1,4 @@
-local check = require("overmind.check")
+local check = require("overmind.daemon.check")
 
 describe("check.args", function()
   local spec = {

@@ -1,9 +1,9 @@
 -- `attach <id>` (SPEC §6).  A --pty mission: the terminal goes raw and is
 -- wired to the mission's pseudo-terminal (output replayed from its tail,
--- window size forwarded) until Ctrl-] or the mission's end.  A claude
--- session: the daemon pauses its stream, we run `claude --resume
--- <session_id>` in the mission's cwd on this terminal, and we unpause it
--- on every way out.
+-- window size forwarded) until Ctrl-] or the mission's end.  Otherwise the
+-- daemon pauses the session and answers with what its provider runs in a
+-- terminal (claude: `claude --resume <session_id>` in the mission's cwd);
+-- we run it here and unpause the session on every way out.
 local core = require("overmind.core")
 local client = require("overmind.cli.client")
 local out = require("overmind.cli.out")
@@ -67,16 +67,11 @@ local function pty_session(c, res, id)
   return 0
 end
 
-local function claude_session(res)
-  -- The executable the session itself runs (the daemon knows which), else
-  -- this shell's choice, else claude on PATH.
-  local bin = res.bin
-  if not bin or bin == "" then bin = os.getenv("OVERMIND_CLAUDE_BIN") end
-  if not bin or bin == "" then bin = "claude" end
+local function command_session(res)
   local cmd = "cd " .. shell.quote(res.cwd or ".") .. " && exec " ..
-    shell.quote(bin) .. " --resume " .. shell.quote(res.session_id)
-  -- os.execute ignores SIGINT while it waits, so Ctrl-C reaches claude and
-  -- we live on to unpause the session.
+    shell.join(res.argv)
+  -- os.execute ignores SIGINT while it waits, so Ctrl-C reaches the
+  -- program and we live on to unpause the session.
   local ok, _, how, code = pcall(os.execute, cmd)
   local _, derr = client.call("detach", { id = res.id })
   if derr and derr ~= "not_paused" then out.fail(derr) end
@@ -105,7 +100,7 @@ function M.attach(argv)
     c:close()
   else
     c:close()
-    code = claude_session(res)
+    code = command_session(res)
   end
   return code
 end

@@ -4,7 +4,7 @@ local client = require("overmind.cli.client")
 local out = require("overmind.cli.out")
 local json = require("overmind.json")
 local paths = require("overmind.paths")
-local pretty = require("overmind.pretty")
+local pretty = require("overmind.cli.pretty")
 local shell = require("overmind.shell")
 local run = require("overmind.cli.cmd_run")
 

@@ -22,6 +22,7 @@ local commands = {
   rm = "overmind.cli.cmd_missions",
   prune = "overmind.cli.cmd_missions",
   wait = "overmind.cli.cmd_wait",
+  events = "overmind.cli.cmd_events",
   send = "overmind.cli.cmd_session",
   result = "overmind.cli.cmd_session",
   subscribe = "overmind.cli.cmd_session",

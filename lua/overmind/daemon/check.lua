@@ -1,50 +1,13 @@
 -- Argument checking for requests: a wrong type is a clear error, never a
--- Lua error deep in a handler.
+-- Lua error deep in a handler.  The kinds are the mission options' own
+-- (overmind.options), so a field means the same everywhere.
+local options = require("overmind.options")
+
 local M = {}
 
-local function is_array(v)
-  if type(v) ~= "table" then return false end
-  local n = 0
-  for k in pairs(v) do
-    if math.type(k) ~= "integer" or k < 1 then return false end
-    n = n + 1
-  end
-  return n == #v
-end
-
-local checks = {
-  string = function(v) return type(v) == "string" end,
-  number = function(v)
-    return type(v) == "number" and v == v and v >= 0 and v ~= math.huge
-  end,
-  integer = function(v)
-    return type(v) == "number" and v == math.floor(v) and v >= 0 and v < 2^53
-  end,
-  boolean = function(v) return type(v) == "boolean" end,
-  table = function(v) return type(v) == "table" end,
-  strings = function(v)
-    if not is_array(v) then return false end
-    for _, s in ipairs(v) do if type(s) ~= "string" then return false end end
-    return true
-  end,
-  map = function(v)
-    if type(v) ~= "table" then return false end
-    for k, s in pairs(v) do
-      if type(k) ~= "string" or type(s) ~= "string" then return false end
-    end
-    return true
-  end,
-}
-
-local names = {
-  string = "a string", number = "a non-negative number",
-  integer = "a non-negative integer", boolean = "a boolean",
-  table = "an object", strings = "an array of strings",
-  map = "an object of strings",
-}
-
--- spec: field -> "type" or "type?" (optional).  Returns nil when args fit,
--- else "invalid_argument: <field> must be <type>".
+-- spec: field -> "kind" or "kind?" (optional).  Returns nil when args fit
+-- (integers written as 1.0 are made integers in place), else
+-- "invalid_argument: <field> must be <kind>".
 function M.args(args, spec)
   for field, t in pairs(spec) do
     local optional = t:sub(-1) == "?"
@@ -54,17 +17,18 @@ function M.args(args, spec)
       if not optional then
         return "invalid_argument: missing " .. field
       end
-    elseif not checks[t](v) then
-      return "invalid_argument: " .. field .. " must be " .. names[t]
-    end
-  end
-  -- Integers arrive from JSON as floats when written as 1.0; normalize.
-  for field, t in pairs(spec) do
-    if t:match("^integer") and type(args[field]) == "number" then
-      args[field] = math.tointeger(args[field]) or args[field]
+    else
+      local cv = options.CONVERT[t](v)
+      if cv == nil then
+        return "invalid_argument: " .. field .. " must be " ..
+          options.KIND_NAMES[t]
+      end
+      args[field] = cv
     end
   end
   return nil
 end
+
+M.is_strings = options.is_strings
 
 return M

@@ -1,8 +1,9 @@
 -- `apply` and `script` requests (SPEC §7): pipelines and scripts are
 -- missions like any other, running this binary in a mode of its own.
 local core = require("overmind.core")
-local check = require("overmind.check")
+local check = require("overmind.daemon.check")
 local json = require("overmind.json")
+local names = require("overmind.names")
 local shell = require("overmind.shell")
 local supervisor = require("overmind.daemon.supervisor")
 
@@ -13,7 +14,7 @@ return function(D)
   -- a live mission holds it.
   local function pipeline_name(file)
     local stem = file:match("([^/]+)$"):gsub("%.[^.]*$", "")
-    if stem:match("^[%w][%w%._%-]*$") and
+    if names.valid(stem) and
         not D.registry:name_in_use(stem, true, supervisor.is_live) then
       return stem
     end

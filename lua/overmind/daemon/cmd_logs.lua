@@ -2,7 +2,7 @@
 -- reads them itself (no output crosses the socket unless following), so
 -- hundreds of MB of log cost the daemon nothing.
 local core = require("overmind.core")
-local check = require("overmind.check")
+local check = require("overmind.daemon.check")
 local json = require("overmind.json")
 local paths = require("overmind.paths")
 local supervisor = require("overmind.daemon.supervisor")
@@ -44,12 +44,13 @@ return function(D)
     -- Follow: the snapshot (files and the current size) and the stream of
     -- what is appended after it are taken in the same loop turn, so no
     -- byte is lost or repeated between them.
-    D.runner:log_for(m)
+    local out = D.output(m)
+    out:file("log")
     local e = entry(m)
     e.follow = true
     ctx:stream()
     ctx:reply(e)
-    D.hub:follow(m, ctx)
+    out:follow(ctx)
     return DEFER
   end
 

@@ -1,24 +1,23 @@
 -- Requests that create, list, inspect, stop and remove missions.
 local core = require("overmind.core")
-local check = require("overmind.check")
+local check = require("overmind.daemon.check")
+local json = require("overmind.json")
 local names = require("overmind.names")
+local options = require("overmind.options")
 local policy = require("overmind.daemon.policy")
 local providers = require("overmind.providers")
-local runner = require("overmind.daemon.runner")
+local store = require("overmind.daemon.store")
 local supervisor = require("overmind.daemon.supervisor")
-local view = require("overmind.daemon.view")
+local info = require("overmind.daemon.info")
 local DEFER = require("overmind.daemon.server").DEFER
 
-local RUN_ARGS = {
-  command = "string?", type = "string?", provider = "string?",
-  model = "string?", name = "string?", cwd = "string?", parent = "string?",
-  default_parent = "string?", restart = "string?",
-  max_restarts = "integer?", max_seconds = "number?", backoff_ms = "integer?",
-  activity_timeout = "number?", timeout = "number?", stop_timeout = "number?",
-  env = "map?", pty = "boolean?", log_max = "integer?",
-  rows = "integer?", cols = "integer?", display = "string?",
-  shared_name = "boolean?",
-}
+local default = options.default
+
+-- Mission types a user may ask for; the daemon's own callers (`apply`,
+-- `script`) make the others.
+local USER_TYPES = { task = true, session = true }
+local INTERNAL_TYPES = { task = true, session = true, blueprint = true,
+                         script = true }
 
 return function(D)
   local H = {}
@@ -32,19 +31,19 @@ return function(D)
 
   -- Builds and validates a mission record from run arguments.  Types
   -- `blueprint` and `script` are for the daemon's own callers (`internal`).
-  function D.make_mission(a, internal)
-    local err = check.args(a, RUN_ARGS)
-    if err then return nil, err end
-    local mtype = a.type or "task"
-    local allowed = internal and { task = 1, session = 1, blueprint = 1,
-      script = 1 } or { task = 1, session = 1 }
-    if not allowed[mtype] then return nil, "invalid_type" end
+  function D.make_mission(args, internal)
+    local a, err = options.check(args)
+    if not a then return nil, err end
+    local mtype = a.type or default("type")
+    if not (internal and INTERNAL_TYPES or USER_TYPES)[mtype] then
+      return nil, "invalid_type"
+    end
     local command = (a.command or ""):match("^%s*(.-)%s*$")
-    local provider = a.provider or "raw"
+    local provider = a.provider or default("provider")
     if command == "" and not (mtype == "session") then
       return nil, "empty_command"
     end
-    local rp = policy.normalize(a.restart or "never")
+    local rp = policy.normalize(a.restart or default("restart"))
     if not rp then return nil, "invalid_restart_policy" end
     local cwd = a.cwd or D.home
     local st = core.stat(cwd)
@@ -65,9 +64,7 @@ return function(D)
       parent = p and p.id or nil
     end
     if a.name then
-      if not a.name:match("^[%w][%w%._%-]*$") then
-        return nil, "invalid_name"
-      end
+      if not names.valid(a.name) then return nil, "invalid_name" end
       -- Pipeline agents are named after their keys and may share a name
       -- with another pipeline's agent (the same blueprint applied twice).
       if not a.shared_name and
@@ -77,6 +74,9 @@ return function(D)
     end
     local prov, perr = providers.get(provider, D.home)
     if not prov then return nil, perr end
+    if mtype == "session" and not prov.sessions then
+      return nil, "provider_has_no_sessions"
+    end
     local m = {
       id = new_id(),
       name = a.name or names.new_name(function(n) return reg:name_in_use(n) end),
@@ -91,31 +91,29 @@ return function(D)
       rows = a.rows, cols = a.cols,
       parent = parent,
       restart_policy = rp,
-      max_restarts = a.max_restarts or 5,
-      max_seconds = a.max_seconds or 60,
-      backoff_ms = a.backoff_ms or 1000,
+      max_restarts = a.max_restarts or default("max_restarts"),
+      max_seconds = a.max_seconds or default("max_seconds"),
+      backoff_ms = a.backoff_ms or default("backoff_ms"),
       activity_timeout = (a.activity_timeout or 0) > 0 and a.activity_timeout or nil,
       timeout = (a.timeout or 0) > 0 and a.timeout or nil,
-      stop_timeout = a.stop_timeout or 10,
-      log_max = a.log_max or (64 << 20),
+      stop_timeout = a.stop_timeout or default("stop_timeout"),
+      log_max = a.log_max or default("log_max"),
       restart_count = 0,
       created_at = core.time(),
     }
     -- Ask the provider now, so a broken one fails `run` instead of
     -- creating a mission that can only crash.
-    local cmd, berr = providers.call(prov, "build_command", runner.view(m))
-    if not cmd then return nil, berr end
-    if type(cmd) ~= "string" or cmd == "" then
-      return nil, "provider_error: build_command gave no command"
-    end
+    local _, berr = providers.command(prov, m)
+    if berr then return nil, berr end
     return m
   end
 
   -- Registers and starts a mission built by make_mission.
   function D.launch(m)
-    local ok, err = D.store_dir(m.id)
-    if not ok then return nil, err end
+    local ok, err, code = store.create_dir(D.home, m.id)
+    if not ok and code ~= "EEXIST" then return nil, err end
     reg:add(m)
+    D.event(m, "created")
     sup:launch(m)
     return m
   end
@@ -140,7 +138,7 @@ return function(D)
     local err = check.args(a, { children = "string?" })
     if err then return nil, err end
     local list = reg:list()
-    local idx = view.children_index(list)
+    local idx = info.children_index(list)
     local now = core.time()
     local out = {}
     if a.children then
@@ -148,13 +146,13 @@ return function(D)
       if not p then return nil, perr end
       for _, m in ipairs(list) do
         if m.parent == p.id then
-          out[#out + 1] = view.mission(m, idx[m.id], now)
+          out[#out + 1] = info.of(m, idx[m.id], now)
         end
       end
     else
-      for i, m in ipairs(list) do out[i] = view.mission(m, idx[m.id], now) end
+      for i, m in ipairs(list) do out[i] = info.of(m, idx[m.id], now) end
     end
-    return require("overmind.json").array(out)
+    return json.array(out)
   end
 
   function H.info(a)
@@ -162,7 +160,7 @@ return function(D)
     if not m then return nil, err end
     local kids = {}
     for _, c in ipairs(reg:children(m.id)) do kids[#kids + 1] = c.id end
-    return view.mission(m, kids, core.time())
+    return info.of(m, kids, core.time())
   end
 
   -- Live descendants, depth-first (children before their parents).
@@ -221,7 +219,7 @@ return function(D)
         ids[#ids + 1] = list[i].id
         kill_one(list[i])
       end
-      return { killed = require("overmind.json").array(ids) }
+      return { killed = json.array(ids) }
     end
     local m, rerr = reg:resolve(a.id)
     if not m then return nil, rerr end
@@ -248,7 +246,7 @@ return function(D)
       D.forget(m)
       out[i] = m.id
     end
-    return { removed = require("overmind.json").array(out) }
+    return { removed = json.array(out) }
   end
 
   return H

@@ -1,48 +1,15 @@
 -- Agents and sessions (SPEC §6): send (and send --wait), result,
--- subscribe, attach, detach.
-local check = require("overmind.check")
+-- subscribe, attach, detach.  What a mission prints and who watches it
+-- belong to its Run and Output (daemon/run.lua); these handlers only ask.
+local check = require("overmind.daemon.check")
 local json = require("overmind.json")
 local core = require("overmind.core")
+local providers = require("overmind.providers")
 local supervisor = require("overmind.daemon.supervisor")
-local common = require("overmind.providers.common")
 local DEFER = require("overmind.daemon.server").DEFER
 
 return function(D)
   local H = {}
-  -- `send --wait` answers a message with the result of *its* turn: a
-  -- session answers its messages in order with one result each, so the
-  -- n-th message sent in a run is answered by the n-th result of that run
-  -- (the runner counts both).  A message sent while earlier ones are still
-  -- being answered waits for its own answer, not theirs.
-  -- id -> list of { turn = n, fn = function(result | nil, reason) }.
-  local result_waiters = {}
-
-  local function remove_waiter(id, w)
-    local q = result_waiters[id] or {}
-    for k = #q, 1, -1 do if q[k] == w then table.remove(q, k) end end
-  end
-
-  D.on_result = function(m, r)
-    local q = result_waiters[m.id]
-    if not q then return end
-    local seen = m.rt and m.rt.results or 0
-    for k = #q, 1, -1 do
-      local w = q[k]
-      if w.turn <= seen then
-        table.remove(q, k)
-        w.fn(r)
-      end
-    end
-  end
-
-  -- When a run ends, pending `send --wait`s get `exited`.
-  local function fail_all(m)
-    local q = result_waiters[m.id]
-    result_waiters[m.id] = nil
-    for _, w in ipairs(q or {}) do w.fn(nil, "exited") end
-  end
-  D.on_run_end = fail_all
-  D.on_final = function(m) fail_all(m) end
 
   local function result_object(r)
     return {
@@ -55,45 +22,48 @@ return function(D)
     }
   end
 
+  -- The live attempt of a session that may take a message, or the reason.
+  local function session_run(a)
+    local m, err = D.registry:resolve(a.id)
+    if not m then return nil, err end
+    if m.type ~= "session" then return nil, "not_session" end
+    local run = m.run
+    if m.state ~= "running" or not run then return nil, "not_running" end
+    if run.paused then return nil, "paused" end
+    return run, m
+  end
+
+  -- `send --wait` answers a message with the result of *its* turn: a
+  -- session answers its messages in order with one result each, so the
+  -- n-th message sent in an attempt is answered by the n-th result of that
+  -- attempt (the Run counts both).  A message sent while earlier ones are
+  -- still being answered waits for its own answer, not theirs.
   function H.send(a, ctx)
     local err = check.args(a, { id = "string", text = "string",
                                 wait = "boolean?", timeout_ms = "number?" })
     if err then return nil, err end
-    local m, rerr = D.registry:resolve(a.id)
-    if not m then return nil, rerr end
-    if m.type ~= "session" then return nil, "not_session" end
-    if m.state ~= "running" or not (m.rt and m.rt.handle) then
-      return nil, "not_running"
-    end
-    if m.rt.paused then return nil, "paused" end
-    if not a.wait then
-      local ok, serr = D.runner:send(m, a.text)
-      if not ok then return nil, serr end
-      return { id = m.id }
-    end
-    local timer, done = nil, false
-    local w = {}
-    w.fn = function(r, reason)
-      if done then return end
-      done = true
+    local run, m = session_run(a)
+    if not run then return nil, m end
+    local turn, serr = run:send(a.text)
+    if not turn then return nil, serr end
+    if not a.wait then return { id = m.id } end
+    local timer, waiting
+    local function answer(r, reason)
       if timer then timer:close() end
+      timer = nil
       if r then ctx:reply(result_object(r)) else ctx:fail(reason) end
     end
-    local turn, serr = D.runner:send(m, a.text)
-    if not turn then return nil, serr end
-    -- The write is queued, the answer cannot have come yet: register now.
-    w.turn = turn
-    result_waiters[m.id] = result_waiters[m.id] or {}
-    table.insert(result_waiters[m.id], w)
+    -- The write is queued, the answer cannot have come yet.
+    waiting = run:await(turn, answer)
     timer = core.timer()
     timer:start(math.floor(a.timeout_ms or 60000), 0, function()
-      remove_waiter(m.id, w)
-      w.fn(nil, "timeout")
+      run:cancel_wait(waiting)
+      answer(nil, "timeout")
     end)
     ctx:on_close(function()
-      remove_waiter(m.id, w)
-      done = true
-      timer:close()
+      run:cancel_wait(waiting)
+      if timer then timer:close() end
+      timer = nil
     end)
     return DEFER
   end
@@ -119,15 +89,31 @@ return function(D)
       ctx:finish()
       return DEFER
     end
-    D.hub:subscribe(m, ctx)
+    D.output(m):subscribe(ctx)
     return DEFER
   end
 
-  local function set_paused(m, on)
-    m.rt = m.rt or {}
-    m.rt.paused = on or nil
-    local h = m.rt.handle
-    if h then h.proc:pause(on) end
+  -- A --pty mission: the terminal is wired to its pseudo-terminal; the
+  -- client's lines are input and window sizes.
+  local function attach_pty(m, a, ctx)
+    local run = m.run
+    if a.rows and a.cols then run:resize(a.rows, a.cols) end
+    ctx:stream()
+    ctx:reply({ mode = "pty", id = m.id, tail = run:tail() })
+    D.output(m):follow(ctx)
+    ctx:on_input(function(line)
+      local msg = json.decode(line)
+      if type(msg) ~= "table" then return end
+      local cur = m.run -- the attempt running now, after any restart
+      if not cur then return end
+      if type(msg.input) == "string" then cur:write(msg.input) end
+      if type(msg.resize) == "table" then
+        local rows, cols = math.tointeger(msg.resize[1]),
+          math.tointeger(msg.resize[2])
+        if rows and cols then cur:resize(rows, cols) end
+      end
+    end)
+    return DEFER
   end
 
   function H.attach(a, ctx)
@@ -136,44 +122,30 @@ return function(D)
     if err then return nil, err end
     local m, rerr = D.registry:resolve(a.id)
     if not m then return nil, rerr end
-    local h = m.rt and m.rt.handle
-    if m.state ~= "running" or not h then return nil, "not_running" end
-    if m.pty then
-      if a.rows and a.cols then h.proc:resize(a.rows, a.cols) end
-      ctx:stream()
-      ctx:reply({ mode = "pty", id = m.id, tail = h.proc:tail() })
-      D.hub:follow(m, ctx)
-      ctx:on_input(function(line)
-        local msg = json.decode(line)
-        if type(msg) ~= "table" then return end
-        local cur = m.rt and m.rt.handle
-        if not cur then return end
-        if type(msg.input) == "string" then cur:write(msg.input) end
-        if type(msg.resize) == "table" then
-          local rows, cols = math.tointeger(msg.resize[1]),
-            math.tointeger(msg.resize[2])
-          if rows and cols then cur.proc:resize(rows, cols) end
-        end
-      end)
-      return DEFER
+    local run = m.run
+    if m.state ~= "running" or not run then return nil, "not_running" end
+    if m.pty then return attach_pty(m, a, ctx) end
+    -- Otherwise the provider says what runs in the user's terminal.
+    local prov, perr = providers.get(m.provider, D.home)
+    if not prov then return nil, perr end
+    if not prov.attach then return nil, "not_attachable" end
+    local how, herr = providers.call(prov, "attach", providers.describe(m))
+    if type(how) ~= "table" or type(how.argv) ~= "table" then
+      return nil, herr or "not_attachable"
     end
-    if m.provider == "claude" and m.type == "session" then
-      if not m.session_id then return nil, "no_session_id" end
-      if m.rt.paused then return nil, "paused" end
-      set_paused(m, true)
-      D.log("mission " .. m.id .. " paused for attach")
-      return { mode = "claude", id = m.id, session_id = m.session_id,
-               cwd = m.cwd,
-               bin = common.executable(m, "OVERMIND_CLAUDE_BIN", "claude") }
-    end
-    return nil, "not_attachable"
+    if run.paused then return nil, "paused" end
+    run:pause(true)
+    D.log("mission " .. m.id .. " paused for attach")
+    return { mode = "command", id = m.id, argv = json.array(how.argv),
+             cwd = how.cwd or m.cwd }
   end
 
   function H.detach(a)
     local m, err = D.resolve(a)
     if not m then return nil, err end
-    if not (m.rt and m.rt.paused) then return nil, "not_paused" end
-    set_paused(m, false)
+    local run = m.run
+    if not (run and run.paused) then return nil, "not_paused" end
+    run:pause(false)
     D.log("mission " .. m.id .. " unpaused")
     return { id = m.id }
   end

@@ -1,4 +1,4 @@
--- The public shape of a mission (SPEC §3 `info`, `ps --json`).
+-- The public shape of a mission: what `info` and `ps --json` show (SPEC §3).
 local json = require("overmind.json")
 local timefmt = require("overmind.timefmt")
 local supervisor = require("overmind.daemon.supervisor")
@@ -29,7 +29,7 @@ function M.children_index(list)
   return idx
 end
 
-function M.mission(m, children, now)
+function M.of(m, children, now)
   local status = supervisor.status(m)
   local uptime = null
   if status == "running" and m.started_at then

@@ -12,10 +12,15 @@ local store = require("overmind.daemon.store")
 local registry = require("overmind.daemon.registry")
 local supervisor = require("overmind.daemon.supervisor")
 local server = require("overmind.daemon.server")
-local hub = require("overmind.daemon.hub")
-local runner = require("overmind.daemon.runner")
+local bus = require("overmind.daemon.bus")
+local run = require("overmind.daemon.run")
+local waiters = require("overmind.daemon.waiters")
 
 local M = {}
+
+-- The request handlers, one module per group of commands.
+local HANDLERS = { "cmd_daemon", "cmd_missions", "cmd_logs", "cmd_wait",
+                   "cmd_session", "cmd_blueprint", "cmd_events" }
 
 -- Kills what is left of a lost mission's process group, if it is still
 -- the group we started (the pid and its start time must both match).
@@ -34,27 +39,17 @@ local function reap(m)
   core.kill(-pid, "KILL")
 end
 
+-- D: what every request handler shares -- the home, the mission table,
+-- the supervisor, the event bus, and the run context (daemon/run.lua).
 local function build(home)
   local D = {
     home = home,
     registry = registry.new(),
-    hub = hub.new(),
     started_at = core.time(),
     log = dlog.write,
   }
-
-  D.runner = runner.new({
-    home = home,
-    env = core.environ(),
-    hub = D.hub,
-    log = dlog.write,
-    save = function(m) D.save(m) end,
-    on_exit = function(m, code, crash)
-      if D.on_run_end then D.on_run_end(m) end
-      D.sup:dispatch(m, "exit", code, crash)
-    end,
-    on_result = function(m, r) if D.on_result then D.on_result(m, r) end end,
-  })
+  D.bus = bus.new({ now = core.time, file = paths.events(home),
+                    log = dlog.write })
 
   -- Records that could not be written (disk full) are kept and retried
   -- every few seconds and at shutdown, so a state change is never lost
@@ -90,53 +85,50 @@ local function build(home)
     end
   end
 
-  function D.store_dir(id)
-    local ok, err, code = store.create_dir(home, id)
-    if not ok and code ~= "EEXIST" then return nil, err end
-    return true
+  function D.event(m, kind, detail)
+    D.bus:publish(m, kind, detail)
+  end
+
+  D.run_ctx = {
+    home = home,
+    env = core.environ(),
+    log = dlog.write,
+    save = D.save,
+    event = D.event,
+    on_exit = function(m, code, crash) D.sup:dispatch(m, "exit", code, crash) end,
+  }
+
+  -- The mission's output path (daemon/run.lua), made on first use.
+  function D.output(m)
+    return run.output_of(m, D.run_ctx)
   end
 
   -- Removes a mission from the table and its files from disk.
   function D.forget(m)
-    D.runner:close_files(m)
+    if m.output then m.output:close_files() end
     D.registry:remove(m)
     local ok, err = store.remove(home, m)
     if not ok then dlog.write("cannot remove mission " .. m.id .. ": " .. err) end
+    D.event(m, "removed")
   end
 
   D.sup = supervisor.new({
     now = core.time,
     timer = core.timer,
-    start = function(m) return D.runner:start(m) end,
+    start = function(m) return run.start(m, D.run_ctx) end,
     save = D.save,
-    log = function(m, line) D.runner:mark(m, line) end,
-    emit = function(m, ev) D.hub:emit(m, ev) end,
-    final = function(m, how)
-      D.hub:close_all(m, how)
-      D.notify_waiters(m, how)
-      if D.on_final then D.on_final(m, how) end
-      -- A finished mission holds no descriptor; a restart reopens its log.
-      D.runner:close_files(m)
-    end,
+    log = function(m, line) D.output(m):mark(line) end,
+    emit = function(m, ev) if m.output then m.output:event(ev) end end,
+    event = D.event,
+    final = function(m, how) if m.output then m.output:finish(how) end end,
     remove = D.forget,
     reap = reap,
   })
 
   local handlers = {}
-  for _, mod in ipairs({ "cmd_daemon", "cmd_missions", "cmd_logs",
-                         "cmd_wait" }) do
+  for _, mod in ipairs(HANDLERS) do
     for k, v in pairs(require("overmind.daemon." .. mod)(D)) do
       handlers[k] = v
-    end
-  end
-  -- Later capabilities register themselves when present.
-  for _, mod in ipairs({ "cmd_session", "cmd_blueprint" }) do
-    local ok, f = pcall(require, "overmind.daemon." .. mod)
-    if ok then
-      for k, v in pairs(f(D)) do handlers[k] = v end
-    elseif not tostring(f):find("module 'overmind.daemon." .. mod ..
-                                "' not found", 1, true) then
-      error(f)
     end
   end
   D.handlers = handlers
@@ -160,15 +152,16 @@ end
 
 function M.shutdown(D, done)
   if D.shutting_down then
-    table.insert(D.shutdown_waiters, done)
+    D.shutdown_waiters:add(done)
     return
   end
   D.shutting_down = true
-  D.shutdown_waiters = { done }
+  D.shutdown_waiters = waiters.new()
+  D.shutdown_waiters:add(done)
   local pending = 0
   local function finish()
     dlog.write("daemon stopping")
-    for _, fn in ipairs(D.shutdown_waiters) do fn() end
+    D.shutdown_waiters:fire()
     -- Let the replies flush, then stop listening and leave the loop.
     local t = core.timer()
     t:start(0, 0, function()
@@ -257,7 +250,10 @@ function M.main(argv)
 
   D.retry_unsaved()
   for _, s in ipairs(signals) do s:close() end
-  for _, m in ipairs(D.registry:list()) do D.runner:close_files(m) end
+  for _, m in ipairs(D.registry:list()) do
+    if m.output then m.output:close_files() end
+  end
+  D.bus:close()
   core.close_loop()
   dlog.write("daemon stopped")
   dlog.close()

@@ -81,7 +81,7 @@ function Ctx:finish()
   if self.closed then return end
   self.closed = true
   self.conn:close()
-  self.session:drop()
+  self.connection:drop()
   self:run_cleanup()
 end
 
@@ -90,7 +90,7 @@ function Ctx:abort()
   if self.closed then return end
   self.closed = true
   self.conn:close(true)
-  self.session:drop()
+  self.connection:drop()
   self:run_cleanup()
 end
 
@@ -115,15 +115,15 @@ function Ctx:done()
   if self.finished then return end
   self.finished = true
   self.cleanups = nil
-  self.session:next()
+  self.connection:next()
 end
 
 -- ---- one connection -------------------------------------------------------
 
-local Session = {}
-Session.__index = Session
+local Connection = {}
+Connection.__index = Connection
 
-function Session:next()
+function Connection:next()
   self.current = nil
   if self.gone then return end
   local line = table.remove(self.queue, 1)
@@ -154,8 +154,8 @@ function M.parse_request(line)
   return cmd, args, req.bytes == true
 end
 
-function Session:handle(line)
-  local ctx = setmetatable({ conn = self.conn, session = self }, Ctx)
+function Connection:handle(line)
+  local ctx = setmetatable({ conn = self.conn, connection = self }, Ctx)
   self.current = ctx
   local cmd, args, bytes = M.parse_request(line)
   if not cmd then return ctx:fail(args) end
@@ -172,7 +172,7 @@ function Session:handle(line)
   return ctx:reply(res)
 end
 
-function Session:on_line(line, err)
+function Connection:on_line(line, err)
   if line == nil then
     -- Over the 1 MiB cap: say so and hang up (SPEC §1).
     self.conn:write(line_of({ error = err or "line_too_long" }))
@@ -192,13 +192,13 @@ function Session:on_line(line, err)
   return self:handle(line)
 end
 
-function Session:drop()
+function Connection:drop()
   self.gone = true
   self.queue = {}
-  self.server.sessions[self] = nil
+  self.server.connections[self] = nil
 end
 
-function Session:on_close()
+function Connection:on_close()
   self:drop()
   if self.current then self.current:run_cleanup() end
 end
@@ -211,11 +211,11 @@ Server.__index = Server
 -- handlers: cmd -> function(args, ctx) returning a value, nil+reason, or
 -- M.DEFER (the handler replies through ctx later).
 function M.listen(path, handlers, log)
-  local self = setmetatable({ handlers = handlers, log = log, sessions = {} },
+  local self = setmetatable({ handlers = handlers, log = log, connections = {} },
     Server)
   local srv, err = core.listen(path, function(conn)
-    local s = setmetatable({ conn = conn, server = self, queue = {} }, Session)
-    self.sessions[s] = true
+    local s = setmetatable({ conn = conn, server = self, queue = {} }, Connection)
+    self.connections[s] = true
     conn:start(function(line, e) s:on_line(line, e) end,
       function() s:on_close() end)
   end)
@@ -231,7 +231,7 @@ end
 
 -- Closes every client connection (shutdown), after pending writes.
 function Server:close_clients(except)
-  for s in pairs(self.sessions) do
+  for s in pairs(self.connections) do
     if s.conn ~= except then
       s.gone = true
       s.conn:close()

@@ -10,20 +10,28 @@
 -- machine with a fake clock, fake timers and fake processes:
 --   deps.now()            wall-clock seconds
 --   deps.timer()          an object with start(ms, 0, fn), stop(), close()
---   deps.start(m)         starts a run; returns a handle
---                         { pid, kill(self, sig), close(self), idle(self) }
---                         or nil, err.  The handle's owner calls
---                         sup:dispatch(m, "exit", code, crash) when the run
+--   deps.start(m)         starts an attempt (daemon/run.lua); returns it
+--                         { pid, start_time, kill(self, sig), close(self),
+--                         idle(self) } or nil, err.  Its owner calls
+--                         sup:dispatch(m, "exit", code, crash) when it
 --                         ends (`crash` forces a crash on exit 0).
 --   deps.save(m)          persists the record
 --   deps.log(m, line)     appends a marker line to the mission's log
---   deps.emit(m, event)   tells subscribers (restart, exit)
+--   deps.emit(m, event)   tells the mission's subscribers (restart, exit)
+--   deps.event(m, kind, detail)
+--                         publishes a lifecycle event (SPEC §8: started,
+--                         exited, restarting, stalled) on the event bus
 --   deps.final(m, how)    the mission reached a final state ("stopped",
 --                         "crashed") or was removed ("killed")
 --   deps.remove(m)        forgets the mission and its files
 --   deps.reap(m)          kills what is left of a lost run's process group
+--
+-- What the machine keeps of a mission while it runs (its attempt, timers,
+-- why it killed it, who waits for a stop) is its own, in self.states: no
+-- other module reads or writes it.
 local policy = require("overmind.daemon.policy")
 local timefmt = require("overmind.timefmt")
+local waiters = require("overmind.daemon.waiters")
 
 local M = {}
 
@@ -76,7 +84,23 @@ local Sup = {}
 Sup.__index = Sup
 
 function M.new(deps)
-  return setmetatable({ deps = deps }, Sup)
+  -- A mission's state goes with the mission: weak keys.
+  return setmetatable({ deps = deps,
+                        states = setmetatable({}, { __mode = "k" }) }, Sup)
+end
+
+-- The supervisor's own state of `m`: { run, timers, kill_reason, stops }.
+function Sup:state(m)
+  local st = self.states[m]
+  if not st then
+    st = { timers = {}, stops = waiters.new() }
+    self.states[m] = st
+  end
+  return st
+end
+
+function Sup:event(m, kind, detail)
+  if self.deps.event then self.deps.event(m, kind, detail) end
 end
 
 function Sup:dispatch(m, event, ...)
@@ -88,12 +112,6 @@ end
 
 -- ---- timers -------------------------------------------------------------
 
-local function rt(m)
-  m.rt = m.rt or {}
-  m.rt.timers = m.rt.timers or {}
-  return m.rt
-end
-
 -- Longest timer we arm: a --timeout of 1e308 means "never" in practice,
 -- and libuv wants an integer of milliseconds.
 M.MAX_TIMER_MS = 2 ^ 50
@@ -101,7 +119,7 @@ M.MAX_TIMER_MS = 2 ^ 50
 function Sup:arm(m, name, ms, fn)
   if ms ~= ms then ms = 0 end -- NaN
   if ms > M.MAX_TIMER_MS then ms = M.MAX_TIMER_MS end
-  local timers = rt(m).timers
+  local timers = self:state(m).timers
   local t = timers[name]
   if not t then
     t = self.deps.timer()
@@ -112,15 +130,16 @@ function Sup:arm(m, name, ms, fn)
 end
 
 function Sup:cancel(m, name)
-  local t = rt(m).timers[name]
+  local timers = self:state(m).timers
+  local t = timers[name]
   if t then
     t:close()
-    rt(m).timers[name] = nil
+    timers[name] = nil
   end
 end
 
 function Sup:cancel_all(m)
-  for name in pairs(rt(m).timers) do self:cancel(m, name) end
+  for name in pairs(self:state(m).timers) do self:cancel(m, name) end
 end
 
 -- ---- runs ---------------------------------------------------------------
@@ -131,11 +150,9 @@ function Sup:arm_stall(m)
   local limit = (m.activity_timeout or 0) * 1000
   if limit <= 0 then return end
   local function check()
-    local h = m.rt and m.rt.handle
-    if not h or m.state ~= "running" then return end
-    -- A session paused by attach is quiet on purpose.
-    if m.rt.paused then return self:arm(m, "stall", limit, check) end
-    local idle = h:idle()
+    local run = self:state(m).run
+    if not run or m.state ~= "running" then return end
+    local idle = run:idle()
     if idle >= limit then
       self:dispatch(m, "stall")
     else
@@ -153,16 +170,18 @@ function Sup:start_run(m)
   m.run_started = now
   m.ended_at = nil
   m.exit_code = nil
-  rt(m).kill_reason = nil
-  local h, err = deps.start(m)
-  if not h then
+  local st = self:state(m)
+  st.kill_reason = nil
+  local run, err = deps.start(m)
+  if not run then
     deps.log(m, "--- failed to start: " .. tostring(err) .. " ---")
     m.os_pid = nil
     return self:exited(m, 127, true)
   end
-  m.rt.handle = h
-  m.os_pid = h.pid
-  m.os_start = h.start_time
+  st.run = run
+  m.os_pid = run.pid
+  m.os_start = run.start_time
+  self:event(m, "started", { os_pid = run.pid })
   self:arm_stall(m)
   if m.timeout and m.timeout > 0 then
     self:arm(m, "overtime", m.timeout * 1000, function()
@@ -175,9 +194,9 @@ end
 
 -- Clears what belonged to the run that just ended.
 function Sup:end_run(m, code)
-  local r = rt(m)
-  if r.handle then r.handle:close() end
-  r.handle = nil
+  local st = self:state(m)
+  if st.run then st.run:close() end
+  st.run = nil
   self:cancel(m, "stall")
   self:cancel(m, "overtime")
   self:cancel(m, "escalate")
@@ -191,10 +210,9 @@ function Sup:finish(m, status)
   m.state = status
   self.deps.save(m)
   self.deps.emit(m, { type = "exit", status = status, exit_code = m.exit_code })
-  local waiters = rt(m).stop_waiters
-  m.rt.stop_waiters = nil
+  self:event(m, "exited", { status = status, exit_code = m.exit_code })
   self.deps.final(m, status)
-  for _, fn in ipairs(waiters or {}) do fn(m) end
+  self:state(m).stops:fire(m)
 end
 
 -- Applies the restart policy to a run that ended with `outcome`.
@@ -203,6 +221,10 @@ function Sup:decide(m, outcome)
   if d.restart then
     m.state = "restarting"
     self.deps.save(m)
+    self:event(m, "exited", { status = outcome == "crash" and "crashed"
+                              or "stopped", exit_code = m.exit_code })
+    self:event(m, "restarting", { n = (m.restart_count or 0) + 1,
+                                  delay_ms = d.delay_ms })
     self:arm(m, "backoff", d.delay_ms, function()
       self:dispatch(m, "backoff_done")
     end)
@@ -216,7 +238,7 @@ end
 
 function Sup:exited(m, code, crash)
   self:end_run(m, code)
-  local outcome = (code == 0 and not crash and not m.rt.kill_reason)
+  local outcome = (code == 0 and not crash and not self:state(m).kill_reason)
     and "clean" or "crash"
   return self:decide(m, outcome)
 end
@@ -228,18 +250,17 @@ function Sup:exited_after_stop(m, code)
 end
 
 function Sup:begin_stop(m, on_done)
-  local r = rt(m)
+  local st = self:state(m)
   m.state = "stopping"
-  r.stop_waiters = r.stop_waiters or {}
-  if on_done then table.insert(r.stop_waiters, on_done) end
+  if on_done then st.stops:add(on_done) end
   self:cancel(m, "stall")
   self:cancel(m, "overtime")
   local grace = (m.stop_timeout or 10) * 1000
-  if r.handle then
+  if st.run then
     if grace <= 0 then
-      r.handle:kill("KILL")
+      st.run:kill("KILL")
     else
-      r.handle:kill("TERM")
+      st.run:kill("TERM")
       self:arm(m, "escalate", grace, function()
         self:dispatch(m, "escalate")
       end)
@@ -250,30 +271,31 @@ function Sup:begin_stop(m, on_done)
 end
 
 function Sup:join_stop(m, on_done)
-  local r = rt(m)
-  r.stop_waiters = r.stop_waiters or {}
-  if on_done then table.insert(r.stop_waiters, on_done) end
+  if on_done then self:state(m).stops:add(on_done) end
   return true
 end
 
 function Sup:escalate(m)
-  local h = m.rt and m.rt.handle
-  if h then h:kill("KILL") end
+  local run = self:state(m).run
+  if run then run:kill("KILL") end
   return true
 end
 
 function Sup:kill_stalled(m)
+  local st = self:state(m)
   self.deps.log(m, "--- killed: no activity for " ..
     secs(m.activity_timeout) .. "s ---")
-  m.rt.kill_reason = "stall"
-  m.rt.handle:kill("KILL")
+  self:event(m, "stalled")
+  st.kill_reason = "stall"
+  st.run:kill("KILL")
   return true
 end
 
 function Sup:kill_overtime(m)
+  local st = self:state(m)
   self.deps.log(m, "--- killed: timeout after " .. secs(m.timeout) .. "s ---")
-  m.rt.kill_reason = "timeout"
-  m.rt.handle:kill("KILL")
+  st.kill_reason = "timeout"
+  st.run:kill("KILL")
   return true
 end
 
@@ -298,23 +320,23 @@ function Sup:not_running()
 end
 
 function Sup:remove(m)
-  local r = rt(m)
-  if r.handle then
-    r.handle:kill("KILL")
-    r.handle:close()
-    r.handle = nil
+  local st = self:state(m)
+  if st.run then
+    st.run:kill("KILL")
+    st.run:close()
+    st.run = nil
   end
   self:cancel_all(m)
   local was = m.state
   m.state = "killed"
   if LIVE[was] then
     self.deps.emit(m, { type = "exit", status = "killed", exit_code = 137 })
+    self:event(m, "exited", { status = "killed", exit_code = 137 })
   end
-  local waiters = r.stop_waiters
-  r.stop_waiters = nil
   self.deps.final(m, "killed")
-  for _, fn in ipairs(waiters or {}) do fn(m) end
+  st.stops:fire(m)
   self.deps.remove(m)
+  self.states[m] = nil
   return true
 end
 

@@ -8,14 +8,16 @@ local common = require("overmind.providers.common")
 
 local M = {}
 
+M.executable = { var = "OVERMIND_CLAUDE_BIN", name = "claude" }
+
 function M.build_command(m)
   local words
   if m.type == "session" then
-    words = { common.executable(m, "OVERMIND_CLAUDE_BIN", "claude"), "-p",
+    words = { common.executable(m, M.executable), "-p",
               "--input-format", "stream-json",
               "--output-format", "stream-json", "--verbose" }
   else
-    words = { common.executable(m, "OVERMIND_CLAUDE_BIN", "claude"), "-p",
+    words = { common.executable(m, M.executable), "-p",
               m.command or "", "--output-format", "stream-json",
               "--verbose" }
   end
@@ -36,6 +38,15 @@ function M.first_message(m)
   if m.type == "session" and not m.session_id and (m.command or "") ~= "" then
     return m.command
   end
+end
+
+-- `attach` to a session (SPEC §6): its conversation, resumed in the
+-- user's terminal while the daemon holds the headless process's output.
+function M.attach(m)
+  if m.type ~= "session" then return nil, "not_attachable" end
+  if not m.session_id then return nil, "no_session_id" end
+  return { argv = { common.executable(m, M.executable), "--resume",
+                    m.session_id }, cwd = m.cwd }
 end
 
 function M.encode_message(text)

@@ -7,8 +7,13 @@ local common = require("overmind.providers.common")
 
 local M = {}
 
+M.executable = { var = "OVERMIND_CODEX_BIN", name = "codex" }
+
+-- One process per task: a session would need one CLI process per turn.
+M.sessions = false
+
 function M.build_command(m)
-  local b = common.executable(m, "OVERMIND_CODEX_BIN", "codex")
+  local b = common.executable(m, M.executable)
   local words = { b, "exec", "--json" }
   if m.model and m.model ~= "" then
     words[#words + 1] = "--model"

@@ -3,9 +3,24 @@
 -- $OVERMIND_HOME/providers/<name>.lua, which wins over a built-in of the
 -- same name.  Loading never raises: failures come back as
 -- nil, "provider_error: <message>" and stay that mission's problem.
+--
+-- What a provider knows stays in its module; the daemon and the CLI ask:
+--   build_command(m)     the shell command line (required)
+--   parse(line, raw)     one output line -> event
+--   format(ev)           event -> log text
+--   encode_message(text) the bytes `send` writes to stdin
+--   first_message(m)     a session's first message, if its command is one
+--   attach(m)            { argv = {...}, cwd = dir }: what `attach` runs in
+--                        the user's terminal (claude: --resume), or nil,
+--                        reason
+--   executable           { var = "OVERMIND_X_BIN", name = "x" }: the CLI
+--                        it runs and the variable that overrides it
+--   sessions             false when it cannot run a session
 local M = {}
 
-local builtin = { raw = true, claude = true, codex = true, gemini = true }
+M.BUILTIN = { "raw", "claude", "codex", "gemini" }
+local builtin = {}
+for _, name in ipairs(M.BUILTIN) do builtin[name] = true end
 
 local cache = {} -- name -> { provider, mtime }
 
@@ -26,7 +41,8 @@ local function complete(p, name)
   if p.fields ~= nil and type(p.fields) ~= "table" then
     return nil, "provider_error: provider '" .. name .. "': fields must be a table"
   end
-  for _, f in ipairs({ "parse", "format", "encode_message" }) do
+  for _, f in ipairs({ "parse", "format", "encode_message", "first_message",
+                       "attach" }) do
     if p[f] ~= nil and type(p[f]) ~= "function" then
       return nil, "provider_error: provider '" .. name .. "': " .. f ..
         " must be a function"
@@ -34,7 +50,13 @@ local function complete(p, name)
   end
   local out = setmetatable({}, { __index = p })
   out.name = name
-  out.custom_parse = p.parse ~= nil
+  -- Its output is decoded (as JSON, when it looks like it) for parse().
+  out.parses = p.parse ~= nil
+  -- Its output goes through parse and format in Lua: output.log gets the
+  -- formatted text, events.jsonl the stream as it came.  Otherwise the C
+  -- core appends output to output.log as it is.
+  out.transforms = p.parse ~= nil or p.format ~= nil
+  out.sessions = p.sessions ~= false
   out.parse = p.parse or default_parse
   out.format = p.format or default_format
   out.encode_message = p.encode_message or default_encode
@@ -89,6 +111,41 @@ function M.call(p, fn, ...)
   local ok, a, b = pcall(p[fn], ...)
   if not ok then return nil, "provider_error: " .. tostring(a) end
   return a, b
+end
+
+-- What a provider sees of a mission (SPEC §6): a copy, so that nothing it
+-- does reaches the record.
+function M.describe(m)
+  local env = {}
+  for k, v in pairs(m.env or {}) do env[k] = v end
+  return {
+    id = m.id, name = m.name, command = m.command or "", type = m.type,
+    model = m.model, session_id = m.session_id, cwd = m.cwd,
+    provider = m.provider, resume = m.session_id ~= nil, env = env,
+  }
+end
+
+-- The command line of mission `m`, or nil and the reason.
+function M.command(p, m)
+  local cmd, err = M.call(p, "build_command", M.describe(m))
+  if not cmd then return nil, err end
+  if type(cmd) ~= "string" or cmd == "" then
+    return nil, "provider_error: build_command gave no command"
+  end
+  return cmd
+end
+
+-- The variables that choose the built-in providers' executables
+-- (OVERMIND_CLAUDE_BIN, ...).
+function M.executable_vars()
+  local out = {}
+  for _, name in ipairs(M.BUILTIN) do
+    local ok, p = pcall(require, "overmind.providers." .. name)
+    if ok and type(p) == "table" and p.executable then
+      out[#out + 1] = p.executable.var
+    end
+  end
+  return out
 end
 
 return M

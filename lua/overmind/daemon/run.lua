@@ -1,0 +1,509 @@
+-- One attempt of a mission (a Run), and the path of everything it prints
+-- (its Output): the process, the log and events files, the in-memory
+-- tail, the provider's parse loop, and everyone watching -- `logs -f`
+-- followers and `subscribe` subscribers.  A reader finds a mission's whole
+-- output path here, from the pipe to the log to every watcher.
+--
+--   pipe/PTY --C--> events.jsonl (a parsing provider's raw stream)
+--            --C--> output.log   (raw output nobody follows: no Lua)
+--            --C--> Run:on_chunk (raw output someone follows)  --+
+--            --C--> Run:on_lines (batches of lines, decoded)     |
+--                     parse, format -------------------------------+
+--                                                                 v
+--                       Output:write_log -> output.log + every follower
+--                       Output:publish   -> every subscriber
+--
+-- The Output is the mission's: it lives across attempts, so the log
+-- accumulates and streams carry on through restarts, and it ends when the
+-- mission reaches a final state (Output:finish).  Our own lines (markers,
+-- `[human]`) enter it through Output:mark, the same way.
+--
+-- The supervisor decides *when* (daemon/supervisor.lua) and talks to a Run
+-- through four verbs: start, kill, idle, close.  Request handlers use
+-- follow and subscribe (on the Output), and pause, resize, send, await,
+-- write and tail (on the Run).
+local core = require("overmind.core")
+local json = require("overmind.json")
+local paths = require("overmind.paths")
+local providers = require("overmind.providers")
+local options = require("overmind.options")
+local envmod = require("overmind.daemon.env")
+local waiters = require("overmind.daemon.waiters")
+
+local M = {}
+
+-- A session's stdin holds at most this much not yet taken by the child;
+-- more is `stdin_full` (SPEC §8): the daemon's memory stays bounded.
+M.STDIN_MAX = 8 << 20
+
+-- The in-memory tail: what `attach` replays of a terminal mission; a
+-- little for the others (the log file holds everything).
+M.TAIL_PTY = 64 << 10
+M.TAIL = 8 << 10
+
+-- Longest line framed: an agent's stream-json line can be large.
+M.MAX_LINE = 1 << 20
+M.MAX_LINE_PARSED = 16 << 20
+
+-- ---- Output: the mission's log, events file and watchers ----------------
+
+local Output = {}
+Output.__index = Output
+
+-- ctx, shared by every mission of a daemon:
+--   { home, env (K -> V, for the child), log (the daemon log),
+--     save(m), event(m, kind, detail) (the event bus),
+--     on_exit(m, code, crash) (the supervisor) }
+function M.output_of(m, ctx)
+  local o = m.output
+  if not o then
+    o = setmetatable({ m = m, ctx = ctx, followers = {}, nfollow = 0,
+                       subscribers = {}, nsub = 0 }, Output)
+    m.output = o
+  end
+  return o
+end
+
+-- The mission's file `key` ("log": output.log; "events": events.jsonl),
+-- opened on first use and kept across restarts; rotated at --log-max.
+function Output:file(key)
+  local f = self[key]
+  if f then return f end
+  local m = self.m
+  local dir = paths.mission_dir(m.id, self.ctx.home)
+  local path = key == "log" and paths.output_log(m.id, self.ctx.home)
+    or dir .. "/events.jsonl"
+  local err
+  f, err = core.logfile(path, {
+    max = m.log_max or options.default("log_max"),
+    keep = paths.LOG_KEEP,
+    on_error = function(msg) self.ctx.log("mission " .. m.id .. ": " .. msg) end,
+  })
+  if not f then return nil, err end
+  self[key] = f
+  return f
+end
+
+-- The one way into output.log: the bytes go to the file, then the same
+-- bytes to every follower (`logs -f`, `attach`).  A follower's frame
+-- carries the log's bytes as they are -- a chunk may end inside a
+-- character, and a terminal may not speak UTF-8 -- so it alone is not
+-- repaired to UTF-8.
+function Output:write_log(text)
+  local log = self.log or self:file("log")
+  if not log then return end
+  log:write(text)
+  if self.nfollow > 0 then
+    local frame = json.encode_bytes({ data = text }) .. "\n"
+    for ctx in pairs(self.followers) do
+      if not ctx:send_raw(frame) then self:unfollow(ctx) end
+    end
+  end
+end
+
+-- A line of our own (a marker, `[human] ...`), on a line of its own even
+-- when the output stopped mid-line.
+function Output:mark(line)
+  local log = self.log or self:file("log")
+  if not log then return end
+  if not log:at_line_start() then line = "\n" .. line end
+  self:write_log(line .. "\n")
+end
+
+-- Ready NDJSON (each line ends in a newline, valid UTF-8) to every
+-- subscriber; one that falls too far behind is dropped by its context.
+function Output:publish(text)
+  if self.nsub == 0 or text == "" then return end
+  for ctx in pairs(self.subscribers) do
+    if not ctx:send_raw(text) then self:unsubscribe(ctx) end
+  end
+end
+
+-- An event of our own (human, restart, exit) to every subscriber.
+function Output:event(ev)
+  if self.nsub > 0 then self:publish(json.encode_event(ev) .. "\n") end
+end
+
+-- What the running attempt must hand over: lines while anyone subscribes,
+-- raw chunks while anyone follows output that C would write itself.
+function Output:update_delivery()
+  local run = self.run
+  if run then run:deliver(self.nsub > 0, self.nfollow > 0) end
+end
+
+function Output:follow(ctx)
+  if self.followers[ctx] then return end
+  self.followers[ctx] = true
+  self.nfollow = self.nfollow + 1
+  ctx:on_close(function() self:unfollow(ctx) end)
+  self:update_delivery()
+end
+
+function Output:unfollow(ctx)
+  if not self.followers[ctx] then return end
+  self.followers[ctx] = nil
+  self.nfollow = self.nfollow - 1
+  self:update_delivery()
+end
+
+function Output:subscribe(ctx)
+  if self.subscribers[ctx] then return end
+  self.subscribers[ctx] = true
+  self.nsub = self.nsub + 1
+  ctx:on_close(function() self:unsubscribe(ctx) end)
+  self:update_delivery()
+end
+
+function Output:unsubscribe(ctx)
+  if not self.subscribers[ctx] then return end
+  self.subscribers[ctx] = nil
+  self.nsub = self.nsub - 1
+  self:update_delivery()
+end
+
+function Output:close_files()
+  if self.log then self.log:close() end
+  if self.events then self.events:close() end
+  self.log, self.events = nil, nil
+end
+
+-- The mission is final (`status`) or gone ("killed"): every stream ends,
+-- the files close, and the mission holds no descriptor until a new
+-- attempt (none follows a final state) would open them again.
+function Output:finish(status)
+  local m = self.m
+  local fs, subs = self.followers, self.subscribers
+  self.followers, self.subscribers = {}, {}
+  self.nfollow, self.nsub = 0, 0
+  for ctx in pairs(fs) do
+    ctx:send({ ["end"] = { status = status,
+                           exit_code = m.exit_code == nil and json.null
+                             or m.exit_code } })
+    ctx:finish()
+  end
+  for ctx in pairs(subs) do ctx:finish() end
+  self:close_files()
+  if m.output == self then m.output = nil end
+end
+
+-- ---- Run: one attempt ---------------------------------------------------
+
+local Run = {}
+Run.__index = Run
+
+function M.new(m, ctx)
+  return setmetatable({
+    m = m, ctx = ctx, out = M.output_of(m, ctx),
+    sent = 0, results = 0, -- turns of this attempt: messages, results
+    turns = waiters.new(), -- `send --wait`s, keyed by their turn
+  }, Run)
+end
+
+-- Starts the process; returns true, or nil and the reason.
+function Run:start()
+  local m, ctx, out = self.m, self.ctx, self.out
+  local prov, err = providers.get(m.provider, ctx.home)
+  if not prov then return nil, err end
+  local cmd, cerr = providers.command(prov, m)
+  if not cmd then return nil, cerr end
+  local log, lerr = out:file("log")
+  if not log then return nil, lerr end
+  -- A provider that transforms its output writes output.log from Lua; the
+  -- stream as it came goes to events.jsonl, in C.
+  local raw_sink = log
+  if prov.transforms then
+    raw_sink, lerr = out:file("events")
+    if not raw_sink then return nil, lerr end
+  end
+  self.prov = prov
+  local proc, serr = core.spawn({
+    file = "/bin/sh",
+    args = { "sh", "-c", cmd },
+    cwd = m.cwd,
+    env = envmod.build(ctx.env, m, ctx.home),
+    stdin = m.type == "session" and not m.pty and "pipe" or "null",
+    pty = m.pty and { rows = m.rows or 24, cols = m.cols or 80 } or nil,
+    tail = m.pty and M.TAIL_PTY or M.TAIL,
+    log = raw_sink,
+    deliver = prov.transforms or out.nsub > 0,
+    decode = prov.parses,
+    fields = prov.fields,
+    -- Our own providers never read a decoded line's text: it is not
+    -- copied into Lua for them.
+    json_lines = not prov.builtin,
+    batch_text = prov.parses and out.nsub > 0,
+    max_line = prov.parses and M.MAX_LINE_PARSED or M.MAX_LINE,
+    on_output = function(lines, decoded, text)
+      self:on_lines(lines, decoded, text)
+    end,
+    on_chunk = function(chunk) out:write_log(chunk) end,
+    on_exit = function(status, signame) self:on_exit(status, signame) end,
+  })
+  if not proc then return nil, serr end
+  self.proc = proc
+  self.pid = proc:pid()
+  self.start_time = core.proc_starttime(self.pid)
+  out.run = self
+  self:deliver(out.nsub > 0, out.nfollow > 0)
+  -- A session's command may be its first message (claude): sent once.
+  if m.type == "session" and prov.first_message then
+    local first = providers.call(prov, "first_message", providers.describe(m))
+    if type(first) == "string" and first ~= "" then self:send(first) end
+  end
+  return true
+end
+
+-- What the C core hands over: see Output:update_delivery.
+function Run:deliver(lines, chunks)
+  local proc, prov = self.proc, self.prov
+  if not proc then return end
+  proc:deliver(prov.transforms or lines)
+  proc:batch_text(prov.parses and lines)
+  proc:deliver_chunks(chunks and not prov.transforms)
+end
+
+function Run:kill(sig) return self.proc:kill(sig) end
+
+-- Milliseconds since the last output; a run paused by attach is quiet on
+-- purpose and never idle.
+function Run:idle()
+  if self.paused then return 0 end
+  return self.proc:idle()
+end
+
+-- The attempt is over for the supervisor: no more callbacks; the Output
+-- stays for the next attempt.
+function Run:close()
+  if self.proc then self.proc:close() end
+  self.live = false
+  self.turns:fire(nil, "exited") -- killed before it could exit
+  if self.out.run == self then self.out.run = nil end
+  if self.m.run == self then self.m.run = nil end
+end
+
+function Run:on_exit(status, signame)
+  local m = self.m
+  local code = status
+  if signame then code = 128 + core.signum(signame) end
+  -- A mission is a process tree: when its main process is gone, what it
+  -- left running in its group goes too (as systemd's control group), so
+  -- nothing outlives its supervision.
+  core.kill(-self.pid, "KILL")
+  if self.open_line then
+    -- the last streamed message ends its line
+    self.open_line = false
+    self.out:write_log("\n")
+  end
+  local crash = m.type == "task" and self.last_result_error == true
+  if crash and code == 0 then code = 1 end
+  self.exited = true
+  self.turns:fire(nil, "exited")
+  self.ctx.on_exit(m, code, crash)
+end
+
+-- ---- what the provider's events say -------------------------------------
+
+function Run:on_system(ev)
+  local m = self.m
+  if ev.session_id and m.session_id ~= ev.session_id then
+    m.session_id = ev.session_id
+    self.ctx.save(m)
+  end
+end
+
+function Run:on_text(ev)
+  -- Fragments of one streamed message add up to what the agent said.
+  if ev.delta == true and self.streaming and self.last_text then
+    self.last_text = self.last_text .. ev.text
+  else
+    self.last_text = ev.text
+  end
+  self.streaming = ev.delta == true
+end
+
+function Run:on_result(ev)
+  local m = self.m
+  local text = ev.text
+  -- Providers whose result carries no text (codex, gemini): the last thing
+  -- the agent said is its answer.
+  if type(text) ~= "string" then text = self.last_text end
+  self.last_text = nil
+  local r = {
+    text = text, is_error = ev.is_error == true,
+    duration_ms = ev.duration_ms, cost_usd = ev.cost_usd,
+    num_turns = ev.num_turns, session_id = ev.session_id,
+  }
+  if r.session_id and not m.session_id then m.session_id = r.session_id end
+  m.result = r
+  self.results = self.results + 1
+  self.last_result_error = r.is_error
+  self.ctx.save(m)
+  self.ctx.event(m, "result", { is_error = r.is_error, cost_usd = r.cost_usd })
+  local seen = self.results
+  self.turns:fire_where(function(turn) return turn <= seen end, r)
+end
+
+-- ---- the parse loop -------------------------------------------------------
+
+local function plain_line(line)
+  return '{"type":"plain","text":' .. json.encode(line) .. "}"
+end
+
+-- One batch of lines from the C core (one read).  This is the hot path of
+-- an agent that chatters: the provider runs in one protected call per
+-- batch (a line that makes it raise is logged and skipped, and the batch
+-- goes on from the next line), log text is written once per batch, and
+-- subscribers get one write per batch.
+function Run:on_lines(lines, decoded, text)
+  local out, prov = self.out, self.prov
+  local n_lines = #lines
+  if not prov.transforms then
+    -- Raw output reaches Lua only for subscribers: each line is an event.
+    if out.nsub > 0 then
+      local evs = {}
+      for i = 1, n_lines do evs[i] = plain_line(lines[i]) end
+      out:publish(table.concat(evs, "\n") .. "\n")
+    end
+    return
+  end
+  local parse, format = prov.parse, prov.format
+  -- Log text: buf[1..n], one line each.  A streamed fragment (ev.delta, as
+  -- gemini sends) continues the line of the fragment before it, which may
+  -- be open from an earlier batch (self.open_line).
+  local buf, n = {}, 0
+  local open = self.open_line
+  local plain = false -- a line that was not JSON (subscribers get it wrapped)
+  local i = 0
+  local function run()
+    while i < n_lines do
+      i = i + 1
+      local raw = decoded and decoded[i] or nil
+      local line = lines[i] or nil
+      if not raw then plain = true end
+      local ev = parse(line, raw)
+      if type(ev) ~= "table" then ev = { type = "plain", text = line } end
+      if raw and ev.raw == nil then ev.raw = raw end
+      local t = ev.type
+      if t == "text" then
+        if type(ev.text) == "string" then self:on_text(ev) end
+      elseif t == "result" then
+        self:on_result(ev)
+      elseif t == "system" then
+        self:on_system(ev)
+      elseif self.streaming then
+        self.streaming = false -- a tool call ends a streamed message
+      end
+      local s = format(ev)
+      if type(s) == "string" then
+        if ev.delta == true and open then
+          if n == 0 then n = 1; buf[1] = s else buf[n] = buf[n] .. s end
+        else
+          n = n + 1
+          -- a whole line after a fragment line still open from before
+          buf[n] = (open and n == 1) and ("\n" .. s) or s
+        end
+        open = ev.delta == true
+      end
+    end
+  end
+  while i < n_lines do
+    local ok, err = pcall(run)
+    if not ok then
+      self.ctx.log("mission " .. self.m.id .. ": provider_error: " ..
+        tostring(err))
+    end
+  end
+  self.open_line = open
+  if n > 0 then
+    if not open then buf[n + 1] = "" end
+    out:write_log(table.concat(buf, "\n"))
+  end
+  if out.nsub > 0 then
+    if not text then
+      -- A provider that formats but does not parse: lines are plain text.
+      local evs = {}
+      for k = 1, n_lines do evs[k] = plain_line(lines[k] or "") end
+      out:publish(table.concat(evs, "\n") .. "\n")
+      return
+    end
+    -- Agents' JSON lines go out verbatim: this is where they become valid
+    -- UTF-8, as everything the daemon writes as JSON is.
+    text = core.utf8_fix(text)
+    if not plain then
+      -- Every line was JSON: the batch goes out verbatim, in one piece.
+      out:publish(text)
+    else
+      local evs, k = {}, 0
+      for line in text:gmatch("([^\n]*)\n") do
+        k = k + 1
+        evs[k] = (decoded and decoded[k]) and line or plain_line(line)
+      end
+      out:publish(table.concat(evs, "\n") .. "\n")
+    end
+  end
+end
+
+-- ---- requests -------------------------------------------------------------
+
+-- Writes a message to a session's stdin, encoded by its provider, and
+-- records it (`[human] <message>` in the log, a `human` event).  Returns
+-- the message's turn in this attempt (1, 2, ...): the result that answers
+-- it is the attempt's result of the same number.
+function Run:send(text)
+  if not self.proc or self.exited then return nil, "not_running" end
+  local bytes, err = providers.call(self.prov, "encode_message", text)
+  if not bytes then return nil, err end
+  if type(bytes) ~= "string" then
+    return nil, "provider_error: encode_message gave no bytes"
+  end
+  if self.proc:stdin_queued() + #bytes > M.STDIN_MAX then
+    return nil, "stdin_full"
+  end
+  if not self.proc:write(bytes) then return nil, "not_running" end
+  self.out:mark("[human] " .. text)
+  self.out:event({ type = "human", text = text })
+  self.sent = self.sent + 1
+  return self.sent
+end
+
+-- fn(result) when the result of `turn` arrives, fn(nil, "exited") when
+-- the attempt ends first; returns a handle for cancel_wait.
+function Run:await(turn, fn)
+  if self.results >= turn then
+    fn(self.m.result)
+    return nil
+  end
+  return self.turns:add(fn, turn)
+end
+
+function Run:cancel_wait(handle)
+  self.turns:cancel(handle)
+end
+
+-- Attach to a claude session holds the headless process's output while
+-- the terminal has the conversation.
+function Run:pause(on)
+  self.paused = on or nil
+  self.proc:pause(on)
+end
+
+function Run:resize(rows, cols) return self.proc:resize(rows, cols) end
+function Run:write(bytes) return self.proc:write(bytes) end
+function Run:tail() return self.proc:tail() end
+
+-- ---- for the supervisor ------------------------------------------------
+
+-- deps.start: a new attempt of `m`, started; or nil and the reason.
+function M.start(m, ctx)
+  local run = M.new(m, ctx)
+  m.run = run
+  local ok, err = run:start()
+  if not ok then
+    if m.run == run then m.run = nil end
+    return nil, err
+  end
+  run.live = true
+  return run
+end
+
+return M
