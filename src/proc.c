@@ -14,8 +14,8 @@
  *     batch_text = false,              -- true: on_output gets a 3rd
  *                                      -- argument, the batch's lines as
  *                                      -- one string (each ends in \n)
- *     decode = true,                   -- decode lines that look like JSON
- *                                      -- (true: src/json.c; or a function)
+ *     decode = false,                  -- true: decode lines that look like
+ *                                      -- JSON objects (src/json.c)
  *     fields = { type = true, ... },   -- with decode = true: build only
  *                                      -- these members (see json.h)
  *     on_output = function(lines, decoded, text) end,
@@ -86,7 +86,7 @@ typedef struct om_proc {
   om_logfile_t *log;
   int log_ref;
   om_json_fields_t *fields; /* what to build of decoded lines (NULL: all) */
-  int self_ref, out_ref, exit_ref, decode_ref;
+  int self_ref, out_ref, exit_ref;
   /* bounded tail of raw output, a ring */
   char *tail;
   size_t tail_cap, tail_len, tail_head;
@@ -201,7 +201,6 @@ static void handle_closed(uv_handle_t *h) {
     lua_State *L = om_state();
     om_unref(L, &p->out_ref);
     om_unref(L, &p->exit_ref);
-    om_unref(L, &p->decode_ref);
     om_unref(L, &p->log_ref);
     p->log = NULL;
     om_json_fields_free(L, p->fields);
@@ -278,22 +277,11 @@ static void on_line(void *ud, const char *line, size_t len) {
     int decoded = 0;
     while (i < len && (line[i] == ' ' || line[i] == '\t'))
       i++;
-    if (i < len && line[i] == '{') {
-      if (p->decode_ref == LUA_NOREF) {
-        /* The built-in decoder: no Lua call per line. */
-        if (om_json_decode_fields(L, line + i, len - i, p->fields, NULL)) {
-          lua_rawseti(L, p->batch_decoded, p->batch_n);
-          decoded = 1;
-        }
-      } else if (om_push_ref(L, p->decode_ref)) {
-        lua_pushlstring(L, line, len);
-        if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1)) {
-          lua_rawseti(L, p->batch_decoded, p->batch_n);
-          decoded = 1;
-        } else {
-          lua_pop(L, 1);
-        }
-      }
+    /* Decoded in C: no Lua call per line. */
+    if (i < len && line[i] == '{' &&
+        om_json_decode_fields(L, line + i, len - i, p->fields, NULL)) {
+      lua_rawseti(L, p->batch_decoded, p->batch_n);
+      decoded = 1;
     }
     if (!decoded) {
       lua_pushboolean(L, 0);
@@ -615,8 +603,7 @@ static int proc_spawn(lua_State *L) {
   p = lua_newuserdatauv(L, sizeof(*p), 0); /* [..., p] */
   pidx = lua_gettop(L);
   memset(p, 0, sizeof(*p));
-  p->self_ref = p->out_ref = p->exit_ref = p->decode_ref = p->log_ref =
-      LUA_NOREF;
+  p->self_ref = p->out_ref = p->exit_ref = p->log_ref = LUA_NOREF;
   luaL_setmetatable(L, PROC_MT);
   p->pty = rows > 0;
   p->deliver = lua_getfield(L, 1, "deliver") != LUA_TNIL && lua_toboolean(L, -1);
@@ -624,6 +611,17 @@ static int proc_spawn(lua_State *L) {
   p->json_lines = lua_getfield(L, 1, "json_lines") == LUA_TNIL || lua_toboolean(L, -1);
   lua_pop(L, 1);
   p->want_text = lua_getfield(L, 1, "batch_text") != LUA_TNIL && lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  /* Checked before any reference is taken, so raising leaks none. */
+  switch (lua_getfield(L, 1, "decode")) {
+  case LUA_TNIL:
+    break;
+  case LUA_TBOOLEAN:
+    p->decode = lua_toboolean(L, -1);
+    break;
+  default:
+    return luaL_error(L, "spawn: 'decode' must be a boolean");
+  }
   lua_pop(L, 1);
   p->tail_cap = (size_t)int_field(L, 1, "tail", 64 * 1024);
   om_lines_init(&p->framer, (size_t)int_field(L, 1, "max_line", 1 << 20), 1);
@@ -641,16 +639,7 @@ static int proc_spawn(lua_State *L) {
   }
   p->out_ref = ref_field(L, 1, "on_output", LUA_TFUNCTION);
   p->exit_ref = ref_field(L, 1, "on_exit", LUA_TFUNCTION);
-  /* decode = true: the built-in decoder; a function: that decoder. */
-  lua_getfield(L, 1, "decode");
-  if (lua_isfunction(L, -1)) {
-    p->decode = 1;
-    p->decode_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  } else {
-    p->decode = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-  }
-  if (lua_getfield(L, 1, "fields") == LUA_TTABLE && p->decode_ref == LUA_NOREF)
+  if (lua_getfield(L, 1, "fields") == LUA_TTABLE)
     p->fields = om_json_fields_new(L, -1);
   lua_pop(L, 1);
 
@@ -765,7 +754,6 @@ fail:
   p->finished = 1;
   om_unref(L, &p->out_ref);
   om_unref(L, &p->exit_ref);
-  om_unref(L, &p->decode_ref);
   om_unref(L, &p->log_ref);
   return om_push_error(L, rc);
 }

@@ -184,12 +184,11 @@ describe("core.spawn", function()
       assert.are.same({ "two" }, rec.lines)
     end)
 
-    it("decodes lines that look like JSON objects with `decode`", function()
-      -- a decoder function of one's own (here the protocol's)
-      local decode = require("overmind.json").decode
+    it("decodes lines that look like JSON objects with decode = true",
+        function()
       local _, rec = spawn(
         "printf '{\"a\":1}\\nplain\\n  {\"b\":[2]}\\n{bad\\n'",
-        { decode = decode })
+        { decode = true })
       assert.is_true(wait_exit(rec))
       assert.are.equal(4, #rec.decoded)
       assert.are.equal(1, rec.decoded[1].a)
@@ -210,6 +209,17 @@ describe("core.spawn", function()
       assert.is_nil(rec.decoded[1].skip)
       assert.is_false(rec.decoded[2])
       assert.are.equal("plain", rec.lines[2])
+    end)
+
+    it("takes only a boolean for decode", function()
+      for _, v in ipairs({ function() end, 1, "yes", {} }) do
+        local ok, err = pcall(core.spawn, { file = "/bin/true",
+          args = { "true" }, decode = v })
+        assert.is_false(ok)
+        assert.is_truthy(tostring(err):find("'decode' must be a boolean", 1,
+          true), err)
+      end
+      assert.is_true(H.settle())
     end)
 
     it("appends the raw output to its log file", function()
