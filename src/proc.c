@@ -831,12 +831,6 @@ static int proc_deliver(lua_State *L) {
   return 0;
 }
 
-static int proc_json_lines(lua_State *L) {
-  om_proc_t *p = check_proc(L, 1);
-  p->json_lines = lua_toboolean(L, 2);
-  return 0;
-}
-
 static int proc_batch_text(lua_State *L) {
   om_proc_t *p = check_proc(L, 1);
   p->want_text = lua_toboolean(L, 2);
@@ -952,8 +946,7 @@ void om__open_proc(lua_State *L) {
   static const luaL_Reg methods[] = {
       {"pid", proc_pid},     {"kill", proc_kill},
       {"write", proc_write}, {"close_stdin", proc_close_stdin},
-      {"deliver", proc_deliver}, {"json_lines", proc_json_lines},
-      {"batch_text", proc_batch_text},
+      {"deliver", proc_deliver}, {"batch_text", proc_batch_text},
       {"pause", proc_pause},
       {"idle", proc_idle},   {"stats", proc_stats},
       {"tail", proc_tail},   {"resize", proc_resize},
