@@ -497,6 +497,17 @@ static int proc_write(lua_State *L) {
   return 1;
 }
 
+/* Bytes queued for the child's stdin (or the PTY) and not yet written: a
+ * child that stops reading would otherwise make the daemon hold whatever
+ * it is sent.  0 when there is no stdin stream (any more). */
+static int proc_stdin_queued(lua_State *L) {
+  om_proc_t *p = check_proc(L, 1);
+  uv_stream_t *st = input_stream(p);
+  lua_pushinteger(L,
+                  st ? (lua_Integer)uv_stream_get_write_queue_size(st) : 0);
+  return 1;
+}
+
 static int proc_close_stdin(lua_State *L) {
   om_proc_t *p = check_proc(L, 1);
   if (!p->pty)
@@ -597,7 +608,8 @@ static int proc_tostring(lua_State *L) {
 void om__open_proc(lua_State *L) {
   static const luaL_Reg methods[] = {
       {"pid", proc_pid},     {"kill", proc_kill},
-      {"write", proc_write}, {"close_stdin", proc_close_stdin},
+      {"write", proc_write}, {"stdin_queued", proc_stdin_queued},
+      {"close_stdin", proc_close_stdin},
       {"deliver", proc_deliver}, {"batch_text", proc_batch_text},
       {"pause", proc_pause},
       {"idle", proc_idle},   {"stats", proc_stats},

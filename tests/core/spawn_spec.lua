@@ -116,6 +116,31 @@ describe("core.spawn", function()
       assert.is_truthy(tostring(err):match("^EPIPE"), err)
     end)
 
+    it("stdin_queued counts what a child that never reads leaves queued",
+        function()
+      local p, rec = spawn("exec sleep 30", { stdin = "pipe" })
+      finally(function() p:kill("KILL") end)
+      assert.are.equal(0, p:stdin_queued())
+      local piece = string.rep("x", 64 * 1024)
+      local q
+      for _ = 1, 64 do q = assert(p:write(piece)) end
+      -- 4 MiB written; the kernel holds some of it (libuv's stdin "pipe"
+      -- is a socket pair: a few hundred KiB on Linux), the rest is queued
+      assert.are.equal(q, p:stdin_queued())
+      assert.is_true(q >= 4 * 1024 * 1024 - 1024 * 1024, "queued " .. q)
+      assert.is_true(q <= 4 * 1024 * 1024)
+      assert.is_true(p:kill("KILL"))
+      assert.is_true(wait_exit(rec))
+      assert.are.equal(0, p:stdin_queued())
+    end)
+
+    it("stdin_queued is 0 without a stdin pipe", function()
+      local p, rec = spawn("exit 0")
+      assert.are.equal(0, p:stdin_queued())
+      assert.is_true(wait_exit(rec))
+      assert.are.equal(0, p:stdin_queued())
+    end)
+
     it("writing to a null stdin is EPIPE", function()
       local p, rec = spawn("exit 0")
       local ok, err = p:write("x\n")
