@@ -14,20 +14,27 @@
  *     batch_text = false,              -- true: on_output gets a 3rd
  *                                      -- argument, the batch's lines as
  *                                      -- one string (each ends in \n)
- *     decode = true,                   -- decode lines that look like JSON
- *                                      -- (true: src/json.c; or a function)
+ *     decode = false,                  -- true: decode lines that look like
+ *                                      -- JSON objects (src/json.c)
  *     fields = { type = true, ... },   -- with decode = true: build only
  *                                      -- these members (see json.h)
  *     on_output = function(lines, decoded, text) end,
+ *     on_chunk = function(bytes) end,  -- while deliver_chunks is on, each
+ *                                      -- read's bytes go here instead of
+ *                                      -- to `log` (Lua writes the log)
  *     on_exit = function(exit_status, signal_name) end,
  *   }
  *
  * The child gets its own session and process group (UV_PROCESS_DETACHED),
  * so kill() reaches everything it started.  stdout and stderr share one
- * pipe.  Output is read in C, appended to the log in C, framed into lines
- * in C, and Lua is called at most once per read with the batch of lines --
- * and only while `deliver` is on, because most missions have nobody
- * watching their lines and Lua need not see them at all.
+ * pipe (or are the PTY, through the --pty-exec trampoline of main.c).
+ *
+ * This file owns the process: the options, the spawn, the exit, kill,
+ * stdin (or writes to the PTY), the terminal's size, and the rule that
+ * says when a mission is finished.  Its output -- read, paced, kept in the
+ * tail, written to the log, framed into lines and handed to Lua in one
+ * batch per read, and only while `deliver` is on -- is src/output.c's, an
+ * om_output_t embedded here that tells us when the end of output is in.
  *
  * A mission is finished when its main process has exited and the output
  * it wrote has been drained (tmux's window_pane_destroy_ready): the exit
@@ -35,8 +42,7 @@
  * the pipe open do not hold the mission up. */
 #include "overmind/core.h"
 #include "overmind/json.h"
-#include "overmind/lines.h"
-#include "overmind/logfile.h"
+#include "overmind/output.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,333 +54,39 @@
 #include <unistd.h>
 
 #define PROC_MT "overmind.process"
-#define READ_BUF (128 * 1024)
-#define DRAIN_MAX (16 * 1024 * 1024)
-/* libuv reads a readable pipe up to 32 times per loop turn; a flooding
- * mission would hog the loop (and its subscribers' sockets, which are only
- * written between turns).  Past this many bytes in a turn, a mission's
- * reading pauses until the turn ends. */
-#define BURST_MAX (128 * 1024)
 
 typedef struct om_proc {
   uv_process_t proc;
-  uv_pipe_t out; /* read end of stdout+stderr, or the PTY master */
-  uv_pipe_t in;  /* stdin pipe (not used with a PTY: `out` is writable) */
+  om_output_t out; /* stdout+stderr, or the PTY master (writable too) */
+  uv_pipe_t in;    /* stdin pipe (not used with a PTY: `out` is writable) */
   uv_timer_t grace; /* PTY only: how long to wait for EIO after the exit */
-  om_lines_t framer;
   int pid;
   int pty;
   int open_handles; /* self_ref is dropped when this reaches zero */
-  int proc_open, out_open, in_open, grace_open;
-  int reading;
-  int exited, eof, finished;
+  int proc_open, in_open, grace_open;
+  int exited, finished;
   int64_t exit_status;
   int term_signal;
-  int deliver;
-  int decode;     /* decode lines that look like JSON objects */
-  size_t burst;   /* bytes read since the loop last let others run */
-  int throttled;  /* reading paused until the end of this loop turn */
-  struct om_proc *next_throttled;
-  int json_lines; /* also hand over the text of decoded lines */
-  int want_text;  /* also hand over the batch's lines as one string */
-  char *text;     /* that string, built during a read */
-  size_t text_len, text_cap;
-  int paused;
-  uint64_t last_output; /* loop time of the last read, ms */
-  int64_t bytes;
-  int64_t lines;
-  om_logfile_t *log;
-  int log_ref;
-  om_json_fields_t *fields; /* what to build of decoded lines (NULL: all) */
-  int self_ref, out_ref, exit_ref, decode_ref;
-  int chunk_ref; /* Lua callback handed each read's bytes (see consume) */
-  int chunks;    /* on: those bytes go to chunk_ref instead of the log */
-  /* bounded tail of raw output, a ring */
-  char *tail;
-  size_t tail_cap, tail_len, tail_head;
-  /* batch under construction, valid during a read callback */
-  int batch_lines, batch_decoded, batch_n;
+  int self_ref, exit_ref;
 } om_proc_t;
-
-static char read_buf[READ_BUF];
-
-
-static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
-static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
-
-/* Reading is paused, and resumed a little later, in two cases.
- *
- * Fairness: past BURST_MAX bytes in one loop turn a mission waits until the
- * turn ends (one check handle resumes them after the poll phase), so a
- * flooding mission does not starve the others or its subscribers.
- *
- * Coalescing: a read much smaller than the buffer means the mission writes
- * in small pieces; waiting COALESCE_MS before reading again lets them pile
- * up in the (1 MiB) pipe, so the daemon wakes once per many writes instead
- * of once per write.  Terminals are exempt: a human is watching. */
-#define COALESCE_BELOW (16 * 1024)
-#define COALESCE_MS 1
-
-static om_proc_t *throttled_head;  /* resumed after this loop turn */
-static om_proc_t *coalescing_head; /* resumed after COALESCE_MS */
-static uv_check_t resume_check;
-static uv_timer_t resume_timer;
-static int resume_ready;
-
-static void resume_list(om_proc_t *p) {
-  while (p != NULL) {
-    om_proc_t *next = p->next_throttled;
-    p->next_throttled = NULL;
-    p->throttled = 0;
-    p->burst = 0;
-    if (p->out_open && !p->eof && !p->paused && !p->reading) {
-      uv_read_start((uv_stream_t *)&p->out, alloc_cb, read_cb);
-      p->reading = 1;
-    }
-    p = next;
-  }
-}
-
-static void resume_throttled(uv_check_t *h) {
-  om_proc_t *p = throttled_head;
-  throttled_head = NULL;
-  uv_check_stop(h);
-  resume_list(p);
-}
-
-static void resume_coalesced(uv_timer_t *h) {
-  om_proc_t *p = coalescing_head;
-  (void)h;
-  coalescing_head = NULL;
-  resume_list(p);
-}
-
-/* Pauses reading; delay 0: until the end of this loop turn. */
-static void throttle(om_proc_t *p, int delay) {
-  if (p->throttled)
-    return;
-  if (!resume_ready) {
-    uv_check_init(om_loop(), &resume_check);
-    uv_unref((uv_handle_t *)&resume_check);
-    uv_timer_init(om_loop(), &resume_timer);
-    uv_unref((uv_handle_t *)&resume_timer);
-    resume_ready = 1;
-  }
-  uv_read_stop((uv_stream_t *)&p->out);
-  p->reading = 0;
-  p->throttled = 1;
-  if (delay == 0) {
-    p->next_throttled = throttled_head;
-    throttled_head = p;
-    uv_check_start(&resume_check, resume_throttled);
-  } else {
-    p->next_throttled = coalescing_head;
-    coalescing_head = p;
-    if (!uv_is_active((uv_handle_t *)&resume_timer))
-      uv_timer_start(&resume_timer, resume_coalesced, (uint64_t)delay, 0);
-  }
-}
-
-static void unlink_from(om_proc_t **pp, om_proc_t *p) {
-  while (*pp != NULL) {
-    if (*pp == p) {
-      *pp = p->next_throttled;
-      return;
-    }
-    pp = &(*pp)->next_throttled;
-  }
-}
-
-/* A process going away must leave the paused lists. */
-static void unthrottle(om_proc_t *p) {
-  unlink_from(&throttled_head, p);
-  unlink_from(&coalescing_head, p);
-  p->next_throttled = NULL;
-  p->throttled = 0;
-}
 
 static om_proc_t *check_proc(lua_State *L, int i) {
   return luaL_checkudata(L, i, PROC_MT);
 }
 
-static void handle_closed(uv_handle_t *h) {
-  om_proc_t *p = h->data;
+/* One of our handles is closed; the last one lets the process go. */
+static void release(om_proc_t *p) {
   if (--p->open_handles == 0) {
     lua_State *L = om_state();
-    om_unref(L, &p->out_ref);
     om_unref(L, &p->exit_ref);
-    om_unref(L, &p->decode_ref);
-    om_unref(L, &p->chunk_ref);
-    om_unref(L, &p->log_ref);
-    p->log = NULL;
-    om_json_fields_free(L, p->fields);
-    p->fields = NULL;
+    om_output_release(L, &p->out);
     om_unref(L, &p->self_ref);
   }
 }
 
-static void tail_append(om_proc_t *p, const char *d, size_t n) {
-  if (p->tail_cap == 0)
-    return;
-  if (n >= p->tail_cap) {
-    memcpy(p->tail, d + n - p->tail_cap, p->tail_cap);
-    p->tail_head = 0;
-    p->tail_len = p->tail_cap;
-    return;
-  }
-  while (n > 0) {
-    size_t pos = (p->tail_head + p->tail_len) % p->tail_cap;
-    size_t chunk;
-    if (p->tail_len == p->tail_cap) { /* full: overwrite the oldest */
-      pos = p->tail_head;
-      chunk = p->tail_cap - pos;
-      if (chunk > n)
-        chunk = n;
-      memcpy(p->tail + pos, d, chunk);
-      p->tail_head = (p->tail_head + chunk) % p->tail_cap;
-    } else {
-      chunk = p->tail_cap - pos;
-      if (chunk > p->tail_cap - p->tail_len)
-        chunk = p->tail_cap - p->tail_len;
-      if (chunk > n)
-        chunk = n;
-      memcpy(p->tail + pos, d, chunk);
-      p->tail_len += chunk;
-    }
-    d += chunk;
-    n -= chunk;
-  }
-}
+static void handle_closed(uv_handle_t *h) { release(h->data); }
 
-/* Framer callback: counts the line and, while a batch is being built,
- * appends it (and its decoding) to the batch tables. */
-static void on_line(void *ud, const char *line, size_t len) {
-  om_proc_t *p = ud;
-  lua_State *L;
-  p->lines++;
-  if (!p->batch_lines)
-    return;
-  L = om_state();
-  p->batch_n++;
-  if (p->want_text) {
-    /* One copy of the batch for verbatim readers (subscribers), instead of
-     * one Lua string per line. */
-    if (p->text_len + len + 1 > p->text_cap) {
-      size_t cap = p->text_cap ? p->text_cap : 65536;
-      char *nb;
-      while (cap < p->text_len + len + 1)
-        cap *= 2;
-      nb = realloc(p->text, cap);
-      if (nb != NULL) {
-        p->text = nb;
-        p->text_cap = cap;
-      }
-    }
-    if (p->text_len + len + 1 <= p->text_cap) {
-      memcpy(p->text + p->text_len, line, len);
-      p->text[p->text_len + len] = '\n';
-      p->text_len += len + 1;
-    }
-  }
-  if (p->batch_decoded) {
-    size_t i = 0;
-    int decoded = 0;
-    while (i < len && (line[i] == ' ' || line[i] == '\t'))
-      i++;
-    if (i < len && line[i] == '{') {
-      if (p->decode_ref == LUA_NOREF) {
-        /* The built-in decoder: no Lua call per line. */
-        if (om_json_decode_fields(L, line + i, len - i, p->fields, NULL)) {
-          lua_rawseti(L, p->batch_decoded, p->batch_n);
-          decoded = 1;
-        }
-      } else if (om_push_ref(L, p->decode_ref)) {
-        lua_pushlstring(L, line, len);
-        if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1)) {
-          lua_rawseti(L, p->batch_decoded, p->batch_n);
-          decoded = 1;
-        } else {
-          lua_pop(L, 1);
-        }
-      }
-    }
-    if (!decoded) {
-      lua_pushboolean(L, 0);
-      lua_rawseti(L, p->batch_decoded, p->batch_n);
-    }
-    /* A decoded line's text is only copied into Lua when someone wants it
-     * verbatim (subscribers): most of the cost of a line is its objects. */
-    if (decoded && !p->json_lines) {
-      lua_pushboolean(L, 0);
-      lua_rawseti(L, p->batch_lines, p->batch_n);
-      return;
-    }
-  }
-  lua_pushlstring(L, line, len);
-  lua_rawseti(L, p->batch_lines, p->batch_n);
-}
-
-/* Runs `feed` (framing new bytes, or flushing the last partial line) and
- * hands the lines it produced to Lua in one call. */
-static void frame(om_proc_t *p, const char *d, size_t n, int flush) {
-  lua_State *L = om_state();
-  int want = p->deliver && p->out_ref != LUA_NOREF;
-  if (want) {
-    om_push_ref(L, p->out_ref); /* [fn] */
-    lua_createtable(L, 64, 0);  /* [fn, lines] */
-    p->batch_lines = lua_gettop(L);
-    if (p->decode) {
-      lua_createtable(L, 64, 0); /* [fn, lines, decoded] */
-      p->batch_decoded = lua_gettop(L);
-    }
-    p->batch_n = 0;
-  }
-  if (flush)
-    om_lines_flush(&p->framer, on_line, p);
-  else
-    om_lines_feed(&p->framer, d, n, on_line, p);
-  if (want) {
-    int nargs = p->batch_decoded ? 2 : 1;
-    if (p->want_text) {
-      if (nargs == 1)
-        lua_pushnil(L);
-      lua_pushlstring(L, p->text ? p->text : "", p->text_len);
-      nargs = 3;
-    }
-    p->text_len = 0;
-    p->batch_lines = p->batch_decoded = 0;
-    if (p->batch_n > 0)
-      om_pcall(L, nargs, 0);
-    else
-      lua_pop(L, nargs + 1);
-  }
-}
-
-static void consume(om_proc_t *p, const char *d, size_t n) {
-  p->bytes += (int64_t)n;
-  p->last_output = uv_now(om_loop());
-  if (p->chunks && p->chunk_ref != LUA_NOREF) {
-    /* Someone follows the log: Lua writes it and fans the bytes out, so
-     * that every byte reaches the file and the followers in one place. */
-    lua_State *L = om_state();
-    om_push_ref(L, p->chunk_ref);
-    lua_pushlstring(L, d, n);
-    om_pcall(L, 1, 0);
-  } else if (p->log != NULL) {
-    om_logfile_write(p->log, d, n);
-  }
-  tail_append(p, d, n);
-  frame(p, d, n, 0);
-}
-
-static void close_out(om_proc_t *p) {
-  unthrottle(p);
-  if (p->out_open) {
-    p->out_open = 0;
-    p->reading = 0;
-    uv_close((uv_handle_t *)&p->out, handle_closed);
-  }
-}
+static void output_closed(om_output_t *o) { release(o->data); }
 
 static void close_in(om_proc_t *p) {
   if (p->in_open) {
@@ -383,18 +95,23 @@ static void close_in(om_proc_t *p) {
   }
 }
 
+static void close_grace(om_proc_t *p) {
+  if (p->grace_open) {
+    p->grace_open = 0;
+    uv_close((uv_handle_t *)&p->grace, handle_closed);
+  }
+}
+
 /* Both halves are in: flush the last partial line, release the pipes and
  * tell Lua. */
-static void close_grace(om_proc_t *p);
-
 static void maybe_finish(om_proc_t *p) {
   lua_State *L = om_state();
-  if (p->finished || !p->exited || !p->eof)
+  if (p->finished || !p->exited || !p->out.eof)
     return;
   p->finished = 1;
-  frame(p, NULL, 0, 1);
+  om_output_flush(&p->out);
   close_grace(p);
-  close_out(p);
+  om_output_close(&p->out);
   close_in(p);
   if (p->proc_open) {
     p->proc_open = 0;
@@ -415,70 +132,12 @@ static void maybe_finish(om_proc_t *p) {
   }
 }
 
-static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  (void)h;
-  (void)suggested;
-  buf->base = read_buf;
-  buf->len = sizeof(read_buf);
-}
-
-static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
-  om_proc_t *p = s->data;
-  if (nread > 0) {
-    consume(p, buf->base, (size_t)nread);
-    p->burst += (size_t)nread;
-    if (!p->reading || !p->out_open)
-      return;
-    if (p->burst >= BURST_MAX)
-      throttle(p, 0);
-    else if (!p->pty && (size_t)nread < COALESCE_BELOW)
-      throttle(p, COALESCE_MS);
-    return;
-  }
-  if (nread == 0)
-    return;
-  /* UV_EOF, or UV_EIO from a PTY master once the slave side is gone. */
-  uv_read_stop(s);
-  p->reading = 0;
-  p->eof = 1;
-  maybe_finish(p);
-}
-
-/* After the main process exited: read what it left in the pipe, without
- * waiting for grandchildren that may hold the write end open. */
-static void drain(om_proc_t *p) {
-  uv_os_fd_t fd;
-  size_t total = 0;
-  if (!p->out_open || p->eof || uv_fileno((uv_handle_t *)&p->out, &fd) != 0) {
-    p->eof = 1;
-    return;
-  }
-  while (total < DRAIN_MAX) {
-    ssize_t r = read(fd, read_buf, sizeof(read_buf));
-    if (r > 0) {
-      consume(p, read_buf, (size_t)r);
-      total += (size_t)r;
-      if (!p->out_open) /* Lua closed us from a callback */
-        break;
-      continue;
-    }
-    if (r < 0 && errno == EINTR)
-      continue;
-    break; /* EOF, EAGAIN, or EIO on a PTY */
-  }
-  p->eof = 1;
-}
-
-static void close_grace(om_proc_t *p) {
-  if (p->grace_open) {
-    p->grace_open = 0;
-    uv_close((uv_handle_t *)&p->grace, handle_closed);
-  }
-}
+/* The end of output came before (or without) the exit. */
+static void output_ended(om_output_t *o) { maybe_finish(o->data); }
 
 static void grace_cb(uv_timer_t *t) {
   om_proc_t *p = t->data;
-  drain(p);
+  om_output_drain(&p->out);
   maybe_finish(p);
 }
 
@@ -498,7 +157,7 @@ static void exit_cb(uv_process_t *proc, int64_t status, int sig) {
   p->exited = 1;
   p->exit_status = status;
   p->term_signal = sig;
-  if (p->pty && !p->eof && p->out_open && p->reading) {
+  if (p->pty && !p->out.eof && p->out.open && p->out.reading) {
     kill(-p->pid, SIGKILL);
     uv_timer_init(om_loop(), &p->grace);
     p->grace.data = p;
@@ -507,7 +166,7 @@ static void exit_cb(uv_process_t *proc, int64_t status, int sig) {
     uv_timer_start(&p->grace, grace_cb, PTY_GRACE_MS, 0);
     return;
   }
-  drain(p);
+  om_output_drain(&p->out);
   maybe_finish(p);
 }
 
@@ -587,6 +246,14 @@ static int open_pty(int *master, int *slave, int rows, int cols) {
   return 0;
 }
 
+/* A flag: `def` when absent, else whether the value is truthy (these
+ * options have always taken any value). */
+static int flag_field(lua_State *L, int t, const char *field, int def) {
+  int v = lua_getfield(L, t, field) == LUA_TNIL ? def : lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
 static int proc_spawn(lua_State *L) {
   uv_process_options_t o;
   uv_stdio_container_t stdio[3];
@@ -594,7 +261,8 @@ static int proc_spawn(lua_State *L) {
   char **args, **env = NULL;
   const char *file, *stdin_mode;
   uv_file fds[2] = {-1, -1};
-  int child_fd, rc, rows = 0, cols = 0;
+  int child_fd, rc, rows = 0, cols = 0, decode = 0;
+  size_t tail, max_line;
   char **pty_args = NULL;
   int pidx;
 
@@ -622,48 +290,50 @@ static int proc_spawn(lua_State *L) {
     cols = (int)int_field(L, lua_gettop(L), "cols", 80);
   }
   lua_pop(L, 1);
+  tail = (size_t)int_field(L, 1, "tail", 64 * 1024);
+  max_line = (size_t)int_field(L, 1, "max_line", 1 << 20);
+  /* Checked before any reference is taken, so raising leaks none. */
+  switch (lua_getfield(L, 1, "decode")) {
+  case LUA_TNIL:
+    break;
+  case LUA_TBOOLEAN:
+    decode = lua_toboolean(L, -1);
+    break;
+  default:
+    return luaL_error(L, "spawn: 'decode' must be a boolean");
+  }
+  lua_pop(L, 1);
 
   p = lua_newuserdatauv(L, sizeof(*p), 0); /* [..., p] */
   pidx = lua_gettop(L);
   memset(p, 0, sizeof(*p));
-  p->self_ref = p->out_ref = p->exit_ref = p->decode_ref = p->log_ref =
-      p->chunk_ref = LUA_NOREF;
+  p->self_ref = p->exit_ref = LUA_NOREF;
+  /* Closed, with no references yet: __gc can free whatever comes next. */
+  rc = om_output_init(&p->out, tail, max_line);
   luaL_setmetatable(L, PROC_MT);
+  if (rc != 0)
+    return luaL_error(L, "out of memory");
   p->pty = rows > 0;
-  p->deliver = lua_getfield(L, 1, "deliver") != LUA_TNIL && lua_toboolean(L, -1);
-  lua_pop(L, 1);
-  p->json_lines = lua_getfield(L, 1, "json_lines") == LUA_TNIL || lua_toboolean(L, -1);
-  lua_pop(L, 1);
-  p->want_text = lua_getfield(L, 1, "batch_text") != LUA_TNIL && lua_toboolean(L, -1);
-  lua_pop(L, 1);
-  p->tail_cap = (size_t)int_field(L, 1, "tail", 64 * 1024);
-  om_lines_init(&p->framer, (size_t)int_field(L, 1, "max_line", 1 << 20), 1);
-  if (p->tail_cap > 0) {
-    p->tail = malloc(p->tail_cap);
-    if (p->tail == NULL)
-      return luaL_error(L, "out of memory");
-  }
+  p->out.data = p;
+  p->out.on_eof = output_ended;
+  p->out.on_close = output_closed;
+  p->out.coalesce = !p->pty;
+  p->out.decode = decode;
+  p->out.deliver = flag_field(L, 1, "deliver", 0);
+  p->out.json_lines = flag_field(L, 1, "json_lines", 1);
+  p->out.want_text = flag_field(L, 1, "batch_text", 0);
   lua_getfield(L, 1, "log");
   if (!lua_isnil(L, -1)) {
-    p->log = om_logfile_check(L, -1);
-    p->log_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    p->out.log = om_logfile_check(L, -1);
+    p->out.log_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   } else {
     lua_pop(L, 1);
   }
-  p->out_ref = ref_field(L, 1, "on_output", LUA_TFUNCTION);
-  p->chunk_ref = ref_field(L, 1, "on_chunk", LUA_TFUNCTION);
+  p->out.on_output = ref_field(L, 1, "on_output", LUA_TFUNCTION);
+  p->out.on_chunk = ref_field(L, 1, "on_chunk", LUA_TFUNCTION);
   p->exit_ref = ref_field(L, 1, "on_exit", LUA_TFUNCTION);
-  /* decode = true: the built-in decoder; a function: that decoder. */
-  lua_getfield(L, 1, "decode");
-  if (lua_isfunction(L, -1)) {
-    p->decode = 1;
-    p->decode_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  } else {
-    p->decode = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-  }
-  if (lua_getfield(L, 1, "fields") == LUA_TTABLE && p->decode_ref == LUA_NOREF)
-    p->fields = om_json_fields_new(L, -1);
+  if (lua_getfield(L, 1, "fields") == LUA_TTABLE)
+    p->out.fields = om_json_fields_new(L, -1);
   lua_pop(L, 1);
 
   /* Output channel: a pipe whose write end is the child's stdout and
@@ -682,11 +352,8 @@ static int proc_spawn(lua_State *L) {
     goto fail;
   child_fd = fds[1];
 
-  uv_pipe_init(om_loop(), &p->out, 0);
-  p->out.data = p;
-  uv_pipe_open(&p->out, fds[0]);
+  om_output_open(&p->out, fds[0]);
   fds[0] = -1;
-  p->out_open = 1;
   p->open_handles++;
 
   if (p->pty) {
@@ -741,46 +408,37 @@ static int proc_spawn(lua_State *L) {
     /* libuv requires closing a process handle even when spawn failed. */
     p->open_handles++;
     uv_close((uv_handle_t *)&p->proc, handle_closed);
-    p->exited = p->eof = p->finished = 1;
-    close_out(p);
+    p->exited = p->finished = 1;
+    om_output_close(&p->out);
     close_in(p);
     lua_pushvalue(L, pidx);
     p->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     /* The handles close in the next loop turn and drop the reference. */
-    om_unref(L, &p->out_ref);
+    om_unref(L, &p->out.on_output);
+    om_unref(L, &p->out.on_chunk);
     om_unref(L, &p->exit_ref);
-    om_unref(L, &p->chunk_ref);
     return om_push_error(L, rc);
   }
   p->pid = p->proc.pid;
   p->proc_open = 1;
   p->open_handles++;
-  p->last_output = uv_now(om_loop());
   /* The registry keeps the process (not whatever is on top of the stack,
    * such as the PTY argv) alive while its handles are open. */
   lua_pushvalue(L, pidx);
   p->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  uv_read_start((uv_stream_t *)&p->out, alloc_cb, read_cb);
-  p->reading = 1;
+  om_output_start(&p->out);
   lua_settop(L, pidx);
   return 1;
 
 fail:
-  om_json_fields_free(L, p->fields);
-  p->fields = NULL;
   if (fds[0] >= 0)
     close(fds[0]);
   if (fds[1] >= 0)
     close(fds[1]);
-  om_lines_free(&p->framer);
-  free(p->tail);
-  p->tail = NULL;
   p->finished = 1;
-  om_unref(L, &p->out_ref);
+  om_output_release(L, &p->out);
+  om_output_free(&p->out);
   om_unref(L, &p->exit_ref);
-  om_unref(L, &p->decode_ref);
-  om_unref(L, &p->chunk_ref);
-  om_unref(L, &p->log_ref);
   return om_push_error(L, rc);
 }
 
@@ -814,7 +472,7 @@ static void write_cb(uv_write_t *req, int status) {
 
 static uv_stream_t *input_stream(om_proc_t *p) {
   if (p->pty)
-    return p->out_open ? (uv_stream_t *)&p->out : NULL;
+    return om_output_stream(&p->out);
   return p->in_open ? (uv_stream_t *)&p->in : NULL;
 }
 
@@ -844,6 +502,17 @@ static int proc_write(lua_State *L) {
   return 1;
 }
 
+/* Bytes queued for the child's stdin (or the PTY) and not yet written: a
+ * child that stops reading would otherwise make the daemon hold whatever
+ * it is sent.  0 when there is no stdin stream (any more). */
+static int proc_stdin_queued(lua_State *L) {
+  om_proc_t *p = check_proc(L, 1);
+  uv_stream_t *st = input_stream(p);
+  lua_pushinteger(L,
+                  st ? (lua_Integer)uv_stream_get_write_queue_size(st) : 0);
+  return 1;
+}
+
 static int proc_close_stdin(lua_State *L) {
   om_proc_t *p = check_proc(L, 1);
   if (!p->pty)
@@ -853,37 +522,21 @@ static int proc_close_stdin(lua_State *L) {
 
 static int proc_deliver(lua_State *L) {
   om_proc_t *p = check_proc(L, 1);
-  p->deliver = lua_toboolean(L, 2);
+  p->out.deliver = lua_toboolean(L, 2);
   return 0;
 }
 
 /* proc:deliver_chunks(on): while on, each read's bytes go to on_chunk
- * instead of being appended to the log by C. */
+ * instead of being appended to the log by C (see output.h). */
 static int proc_deliver_chunks(lua_State *L) {
   om_proc_t *p = check_proc(L, 1);
-  p->chunks = lua_toboolean(L, 2);
-  return 0;
-}
-
-/* proc:stdin_queued() -> bytes written to stdin (or the PTY) and not yet
- * taken by the child. */
-static int proc_stdin_queued(lua_State *L) {
-  om_proc_t *p = check_proc(L, 1);
-  uv_stream_t *st = input_stream(p);
-  lua_pushinteger(L, st == NULL ? 0
-                                : (lua_Integer)uv_stream_get_write_queue_size(st));
-  return 1;
-}
-
-static int proc_json_lines(lua_State *L) {
-  om_proc_t *p = check_proc(L, 1);
-  p->json_lines = lua_toboolean(L, 2);
+  p->out.chunks = lua_toboolean(L, 2);
   return 0;
 }
 
 static int proc_batch_text(lua_State *L) {
   om_proc_t *p = check_proc(L, 1);
-  p->want_text = lua_toboolean(L, 2);
+  p->out.want_text = lua_toboolean(L, 2);
   return 0;
 }
 
@@ -892,24 +545,13 @@ static int proc_batch_text(lua_State *L) {
  * lost or processed out of order. */
 static int proc_pause(lua_State *L) {
   om_proc_t *p = check_proc(L, 1);
-  int pause = lua_isnoneornil(L, 2) ? 1 : lua_toboolean(L, 2);
-  p->paused = pause;
-  if (!p->out_open || p->eof)
-    return 0;
-  if (pause && p->reading) {
-    uv_read_stop((uv_stream_t *)&p->out);
-    p->reading = 0;
-  } else if (!pause && !p->reading && !p->throttled) {
-    uv_read_start((uv_stream_t *)&p->out, alloc_cb, read_cb);
-    p->reading = 1;
-  }
+  om_output_pause(&p->out, lua_isnoneornil(L, 2) ? 1 : lua_toboolean(L, 2));
   return 0;
 }
 
 static int proc_idle(lua_State *L) {
   om_proc_t *p = check_proc(L, 1);
-  uv_update_time(om_loop());
-  lua_pushinteger(L, (lua_Integer)(uv_now(om_loop()) - p->last_output));
+  lua_pushinteger(L, (lua_Integer)om_output_idle(&p->out));
   return 1;
 }
 
@@ -918,13 +560,13 @@ static int proc_stats(lua_State *L) {
   lua_createtable(L, 0, 6);
   lua_pushinteger(L, p->pid);
   lua_setfield(L, -2, "pid");
-  lua_pushinteger(L, p->bytes);
+  lua_pushinteger(L, p->out.bytes);
   lua_setfield(L, -2, "bytes");
-  lua_pushinteger(L, p->lines);
+  lua_pushinteger(L, p->out.lines);
   lua_setfield(L, -2, "lines");
   lua_pushboolean(L, p->exited);
   lua_setfield(L, -2, "exited");
-  lua_pushboolean(L, p->eof);
+  lua_pushboolean(L, p->out.eof);
   lua_setfield(L, -2, "eof");
   lua_pushboolean(L, p->finished);
   lua_setfield(L, -2, "finished");
@@ -933,30 +575,19 @@ static int proc_stats(lua_State *L) {
 
 static int proc_tail(lua_State *L) {
   om_proc_t *p = check_proc(L, 1);
-  luaL_Buffer b;
-  size_t first;
-  if (p->tail_len == 0) {
-    lua_pushliteral(L, "");
-    return 1;
-  }
-  luaL_buffinit(L, &b);
-  first = p->tail_cap - p->tail_head;
-  if (first > p->tail_len)
-    first = p->tail_len;
-  luaL_addlstring(&b, p->tail + p->tail_head, first);
-  luaL_addlstring(&b, p->tail, p->tail_len - first);
-  luaL_pushresult(&b);
+  om_output_push_tail(L, &p->out);
   return 1;
 }
 
 static int proc_resize(lua_State *L) {
   om_proc_t *p = check_proc(L, 1);
+  uv_stream_t *master = om_output_stream(&p->out);
   struct winsize ws;
   uv_os_fd_t fd;
   memset(&ws, 0, sizeof(ws));
   ws.ws_row = (unsigned short)luaL_checkinteger(L, 2);
   ws.ws_col = (unsigned short)luaL_checkinteger(L, 3);
-  if (!p->pty || !p->out_open || uv_fileno((uv_handle_t *)&p->out, &fd) != 0)
+  if (!p->pty || master == NULL || uv_fileno((uv_handle_t *)master, &fd) != 0)
     return om_push_error(L, UV_EBADF);
   if (ioctl(fd, TIOCSWINSZ, &ws) != 0)
     return om_push_error(L, -errno);
@@ -969,20 +600,15 @@ static int proc_resize(lua_State *L) {
  * then release themselves. */
 static int proc_close(lua_State *L) {
   om_proc_t *p = check_proc(L, 1);
-  om_unref(L, &p->out_ref);
+  om_unref(L, &p->out.on_output);
+  om_unref(L, &p->out.on_chunk);
   om_unref(L, &p->exit_ref);
-  om_unref(L, &p->chunk_ref);
   return 0;
 }
 
 static int proc_gc(lua_State *L) {
   om_proc_t *p = check_proc(L, 1);
-  free(p->text);
-  p->text = NULL;
-  om_lines_free(&p->framer);
-  free(p->tail);
-  p->tail = NULL;
-  p->tail_cap = p->tail_len = 0;
+  om_output_free(&p->out);
   return 0;
 }
 
@@ -996,11 +622,10 @@ static int proc_tostring(lua_State *L) {
 void om__open_proc(lua_State *L) {
   static const luaL_Reg methods[] = {
       {"pid", proc_pid},     {"kill", proc_kill},
-      {"write", proc_write}, {"close_stdin", proc_close_stdin},
-      {"deliver", proc_deliver}, {"json_lines", proc_json_lines},
+      {"write", proc_write}, {"stdin_queued", proc_stdin_queued},
+      {"close_stdin", proc_close_stdin},
+      {"deliver", proc_deliver}, {"batch_text", proc_batch_text},
       {"deliver_chunks", proc_deliver_chunks},
-      {"stdin_queued", proc_stdin_queued},
-      {"batch_text", proc_batch_text},
       {"pause", proc_pause},
       {"idle", proc_idle},   {"stats", proc_stats},
       {"tail", proc_tail},   {"resize", proc_resize},

@@ -69,7 +69,7 @@ static void signal_cb(uv_signal_t *h, int signum) {
   }
 }
 
-static int signal_close(lua_State *L);
+static void close_watcher(om_signal_t *s);
 
 static int signal_new(lua_State *L) {
   int signum = om__checksignal(L, 1);
@@ -90,9 +90,9 @@ static int signal_new(lua_State *L) {
   s->cb_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   rc = uv_signal_start(&s->handle, signal_cb, signum);
   if (rc != 0) {
-    lua_pushcfunction(L, signal_close);
-    lua_pushvalue(L, -2);
-    lua_call(L, 1, 0);
+    /* Closed in C: a lua_call here would be a way into Lua that bypasses
+     * om_pcall, for no gain. */
+    close_watcher(s);
     return om_push_error(L, rc);
   }
   /* Signal watchers must not keep the loop alive on their own. */
@@ -105,13 +105,17 @@ static void signal_close_cb(uv_handle_t *h) {
   om_unref(om_state(), &s->self_ref);
 }
 
-static int signal_close(lua_State *L) {
-  om_signal_t *s = luaL_checkudata(L, 1, SIGNAL_MT);
+/* Idempotent: serves close(), __close and __gc. */
+static void close_watcher(om_signal_t *s) {
   if (!s->closed) {
     s->closed = 1;
-    om_unref(L, &s->cb_ref);
+    om_unref(om_state(), &s->cb_ref);
     uv_close((uv_handle_t *)&s->handle, signal_close_cb);
   }
+}
+
+static int signal_close(lua_State *L) {
+  close_watcher(luaL_checkudata(L, 1, SIGNAL_MT));
   return 0;
 }
 

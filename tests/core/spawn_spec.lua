@@ -116,6 +116,31 @@ describe("core.spawn", function()
       assert.is_truthy(tostring(err):match("^EPIPE"), err)
     end)
 
+    it("stdin_queued counts what a child that never reads leaves queued",
+        function()
+      local p, rec = spawn("exec sleep 30", { stdin = "pipe" })
+      finally(function() p:kill("KILL") end)
+      assert.are.equal(0, p:stdin_queued())
+      local piece = string.rep("x", 64 * 1024)
+      local q
+      for _ = 1, 64 do q = assert(p:write(piece)) end
+      -- 4 MiB written; the kernel holds some of it (libuv's stdin "pipe"
+      -- is a socket pair: a few hundred KiB on Linux), the rest is queued
+      assert.are.equal(q, p:stdin_queued())
+      assert.is_true(q >= 4 * 1024 * 1024 - 1024 * 1024, "queued " .. q)
+      assert.is_true(q <= 4 * 1024 * 1024)
+      assert.is_true(p:kill("KILL"))
+      assert.is_true(wait_exit(rec))
+      assert.are.equal(0, p:stdin_queued())
+    end)
+
+    it("stdin_queued is 0 without a stdin pipe", function()
+      local p, rec = spawn("exit 0")
+      assert.are.equal(0, p:stdin_queued())
+      assert.is_true(wait_exit(rec))
+      assert.are.equal(0, p:stdin_queued())
+    end)
+
     it("writing to a null stdin is EPIPE", function()
       local p, rec = spawn("exit 0")
       local ok, err = p:write("x\n")
@@ -184,12 +209,11 @@ describe("core.spawn", function()
       assert.are.same({ "two" }, rec.lines)
     end)
 
-    it("decodes lines that look like JSON objects with `decode`", function()
-      -- a decoder function of one's own (here the protocol's)
-      local decode = require("overmind.json").decode
+    it("decodes lines that look like JSON objects with decode = true",
+        function()
       local _, rec = spawn(
         "printf '{\"a\":1}\\nplain\\n  {\"b\":[2]}\\n{bad\\n'",
-        { decode = decode })
+        { decode = true })
       assert.is_true(wait_exit(rec))
       assert.are.equal(4, #rec.decoded)
       assert.are.equal(1, rec.decoded[1].a)
@@ -210,6 +234,17 @@ describe("core.spawn", function()
       assert.is_nil(rec.decoded[1].skip)
       assert.is_false(rec.decoded[2])
       assert.are.equal("plain", rec.lines[2])
+    end)
+
+    it("takes only a boolean for decode", function()
+      for _, v in ipairs({ function() end, 1, "yes", {} }) do
+        local ok, err = pcall(core.spawn, { file = "/bin/true",
+          args = { "true" }, decode = v })
+        assert.is_false(ok)
+        assert.is_truthy(tostring(err):find("'decode' must be a boolean", 1,
+          true), err)
+      end
+      assert.is_true(H.settle())
     end)
 
     it("appends the raw output to its log file", function()
