@@ -7,7 +7,8 @@
  * Writes are plain blocking appends: they land in the page cache, cost one
  * syscall per batch, and keep every byte in order, which an asynchronous
  * thread-pool write would not guarantee as cheaply.  Mission output reaches
- * this file from C (src/proc.c) without passing through Lua. */
+ * this file from C (src/output.c) without passing through Lua, unless
+ * someone follows it (lua/overmind/daemon/run.lua writes it then). */
 #include "overmind/logfile.h"
 #include "overmind/core.h"
 
@@ -30,7 +31,6 @@ struct om_logfile {
   int64_t max;   /* no file grows past this (see append_rotating); 0: never */
   int keep;      /* older files kept */
   int err_ref;   /* Lua callback told about write failures */
-  int tap_ref;   /* Lua callback handed every chunk written (log -f) */
   int failing;   /* inside a failure episode: report once */
   int last;      /* the last byte appended (across rotations); -1: none */
 };
@@ -168,7 +168,7 @@ static int append_iov(om_logfile_t *lf, struct iovec *iov, int iovcnt) {
     return -EBADF;
   for (int i = 0; i < iovcnt; i++)
     total += iov[i].iov_len;
-  /* write_all consumes the vector; keep the original for the tap. */
+  /* write_all consumes the vector; keep the original for what follows. */
   memcpy(iov0, iov, sizeof(struct iovec) * (size_t)iovcnt);
   if (lf->max <= 0 || (size_t)lf->size + total <= (size_t)lf->max) {
     rc = write_all(lf, iov, iovcnt); /* the common case: one syscall */
@@ -186,17 +186,6 @@ static int append_iov(om_logfile_t *lf, struct iovec *iov, int iovcnt) {
       lf->last = ((unsigned char *)iov0[i].iov_base)[iov0[i].iov_len - 1];
       break;
     }
-  }
-  if (lf->tap_ref != LUA_NOREF) {
-    /* Followers see exactly the bytes the file got, in order. */
-    lua_State *L = om_state();
-    luaL_Buffer b;
-    om_push_ref(L, lf->tap_ref);
-    luaL_buffinit(L, &b);
-    for (int i = 0; i < iovcnt; i++)
-      luaL_addlstring(&b, iov0[i].iov_base, iov0[i].iov_len);
-    luaL_pushresult(&b);
-    om_pcall(L, 1, 0);
   }
   return 0;
 }
@@ -221,7 +210,7 @@ static int logfile_new(lua_State *L) {
   lf = lua_newuserdatauv(L, sizeof(*lf), 0); /* [path, opts, lf] */
   memset(lf, 0, sizeof(*lf));
   lf->fd = -1;
-  lf->err_ref = lf->tap_ref = LUA_NOREF;
+  lf->err_ref = LUA_NOREF;
   lf->keep = 3;
   luaL_setmetatable(L, LOGFILE_MT);
   if (lua_istable(L, 2)) {
@@ -307,21 +296,8 @@ static int logfile_set_max(lua_State *L) {
   return 0;
 }
 
-/* lf:tap(fn) hands every chunk appended from now on to fn; lf:tap(nil)
- * stops. */
-static int logfile_tap(lua_State *L) {
-  om_logfile_t *lf = om_logfile_check(L, 1);
-  om_unref(L, &lf->tap_ref);
-  if (lua_isfunction(L, 2)) {
-    lua_pushvalue(L, 2);
-    lf->tap_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  }
-  return 0;
-}
-
 static int logfile_close(lua_State *L) {
   om_logfile_t *lf = luaL_checkudata(L, 1, LOGFILE_MT);
-  om_unref(L, &lf->tap_ref);
   if (lf->fd >= 0) {
     close(lf->fd);
     lf->fd = -1;
@@ -346,7 +322,6 @@ void om__open_logfile(lua_State *L) {
                                      {"path", logfile_path},
                                      {"at_line_start", logfile_at_line_start},
                                      {"set_max", logfile_set_max},
-                                     {"tap", logfile_tap},
                                      {"close", logfile_close},
                                      {NULL, NULL}};
   static const luaL_Reg meta[] = {{"__gc", logfile_close},
