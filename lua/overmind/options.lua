@@ -168,8 +168,15 @@ local CONVERT = {
   end,
   boolean = function(v) if type(v) == "boolean" then return v end end,
   size = function(v)
-    if math.tointeger(v) and v > 0 then return math.tointeger(v) end
-    if type(v) == "string" then return timefmt.parse_size(v) end
+    if type(v) == "number" then
+      local n = math.tointeger(v)
+      if n and n > 0 then return n end
+      return nil
+    end
+    if type(v) == "string" then
+      local n = timefmt.parse_size(v)
+      if n and n > 0 then return n end
+    end
   end,
   table = function(v) if type(v) == "table" then return v end end,
   strings = function(v) if M.is_strings(v) then return v end end,
