@@ -367,6 +367,9 @@ function Run:on_lines(lines, decoded, text)
     return
   end
   local parse, format = prov.parse, prov.format
+  -- A user provider's events carry the decoded line as `raw` (SPEC §6);
+  -- nothing reads a built-in one's but its own format().
+  local with_raw = not prov.builtin
   -- Log text: buf[1..n], one line each.  A streamed fragment (ev.delta, as
   -- gemini sends) continues the line of the fragment before it, which may
   -- be open from an earlier batch (self.open_line).
@@ -382,10 +385,16 @@ function Run:on_lines(lines, decoded, text)
       if not raw then plain = true end
       local ev = parse(line, raw)
       if type(ev) ~= "table" then ev = { type = "plain", text = line } end
-      if raw and ev.raw == nil then ev.raw = raw end
+      if with_raw and raw and ev.raw == nil then ev.raw = raw end
       local t = ev.type
       if t == "text" then
-        if type(ev.text) == "string" then self:on_text(ev) end
+        local said = ev.text
+        if type(said) ~= "string" then -- nothing said
+        elseif ev.delta == true then
+          self:on_text(ev)
+        else -- the common case, inline: a whole message
+          self.last_text, self.streaming = said, false
+        end
       elseif t == "result" then
         self:on_result(ev)
       elseif t == "system" then

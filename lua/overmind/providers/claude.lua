@@ -6,6 +6,8 @@ local json = require("overmind.json")
 local shell = require("overmind.shell")
 local common = require("overmind.providers.common")
 
+local type = type
+
 local M = {}
 
 M.executable = { var = "OVERMIND_CLAUDE_BIN", name = "claude" }
@@ -54,23 +56,22 @@ function M.encode_message(text)
                        message = { role = "user", content = text } }) .. "\n"
 end
 
--- Events carry `raw` from the start: adding it later would make Lua grow
--- every event table once more.
-local function block_event(b, raw)
+-- A content block is its own event: the decoded table (see M.fields) is
+-- used as it is, with what format() reads, rather than copied -- one
+-- table less for every line a chatty agent prints.
+local function block_event(b)
   if type(b) ~= "table" then return nil end
   local bt = b.type
-  if bt == "text" then
-    return { type = "text", text = b.text, raw = raw }
-  elseif bt == "tool_use" then
-    return { type = "tool_use", name = b.name, input = b.input, id = b.id,
-             raw = raw }
-  elseif bt == "thinking" then
-    return { type = "thinking", text = b.thinking, raw = raw }
+  if bt == "text" or bt == "tool_use" then return b end
+  if bt == "thinking" then
+    b.text = b.thinking
+    return b
   elseif bt == "tool_result" then
-    return { type = "tool_result", tool_use_id = b.tool_use_id,
-             content = b.content, is_error = b.is_error == true, raw = raw }
+    b.is_error = b.is_error == true
+    return b
   end
-  return { type = bt or "unknown", raw = raw }
+  -- A kind of block we do not know: kept, not logged.
+  return { type = "block", block_type = type(bt) == "string" and bt or nil }
 end
 
 local function num(v)
@@ -90,31 +91,37 @@ M.fields = {
 }
 
 -- One stream-json line -> event.  `raw` is the line decoded in C (nil when
--- the line is not JSON: then it is plain text).
+-- the line is not JSON: then it is plain text).  Nothing reads a built-in
+-- provider's events but its own format(), so they carry no `raw`.
 function M.parse(line, raw)
   if type(raw) ~= "table" then return { type = "plain", text = line } end
   local t = raw.type
   if t == "system" then
     return { type = "system", subtype = raw.subtype,
              session_id = type(raw.session_id) == "string" and raw.session_id
-               or nil, raw = raw }
+               or nil }
   elseif t == "assistant" or t == "user" then
     local msg = type(raw.message) == "table" and raw.message or {}
     local content = msg.content
     if type(content) == "string" then
       if t == "assistant" then
-        return { type = "text", text = content, raw = raw }
+        return { type = "text", text = content }
       end
-      return { type = "user", text = content, raw = raw }
+      return { type = "user", text = content }
     end
-    if type(content) ~= "table" then return { type = t, raw = raw } end
+    if type(content) ~= "table" then return { type = t } end
     -- The CLI writes one content block per line; should a line carry
     -- several, the first names the event and format() shows them all.
-    local ev = block_event(content[1], raw) or { type = t, raw = raw }
     if content[2] ~= nil then
-      ev.blocks = {}
-      for i, b in ipairs(content) do ev.blocks[i] = block_event(b) end
+      local blocks = {}
+      for i, b in ipairs(content) do blocks[i] = block_event(b) end
+      local first = blocks[1] or { type = t }
+      local ev = { type = first.type, text = first.text, name = first.name,
+                   input = first.input, id = first.id, blocks = blocks }
+      if t == "user" and ev.type == "text" then ev.type = "user" end
+      return ev
     end
+    local ev = block_event(content[1]) or { type = t }
     if t == "user" and ev.type == "text" then ev.type = "user" end
     return ev
   elseif t == "result" then
@@ -130,18 +137,35 @@ function M.parse(line, raw)
       duration_ms = num(raw.duration_ms), cost_usd = num(cost),
       num_turns = num(raw.num_turns),
       session_id = type(raw.session_id) == "string" and raw.session_id or nil,
-      raw = raw,
     }
   end
   -- stream_event, rate_limit_event and anything newer: kept, not logged.
-  return { type = type(t) == "string" and t or "unknown", raw = raw }
+  return { type = type(t) == "string" and t or "unknown" }
+end
+
+-- "[tool] <name>" lines, made once per tool name: an agent calls the same
+-- few tools all day (the first 1024 names are kept).
+local tool_lines = {}
+local tool_count = 0
+
+local function tool_line(name)
+  local s = tool_lines[name]
+  if s then return s end
+  s = "[tool] " .. tostring(name)
+  if type(name) == "string" and tool_count < 1024 then
+    tool_lines[name] = s
+    tool_count = tool_count + 1
+  end
+  return s
 end
 
 local function format_one(ev)
-  if ev.type == "text" or ev.type == "plain" then
-    return type(ev.text) == "string" and ev.text or nil
+  local t = ev.type
+  if t == "text" or t == "plain" then
+    local text = ev.text
+    return type(text) == "string" and text or nil
   end
-  if ev.type == "tool_use" then return "[tool] " .. tostring(ev.name) end
+  if t == "tool_use" then return tool_line(ev.name) end
   return nil
 end
 
