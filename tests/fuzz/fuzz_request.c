@@ -3,13 +3,17 @@
  * an error) and each line through the daemon's request parsing
  * (overmind.daemon.server.parse_request), which must never raise and must
  * answer every line with a command or a reason.  The arguments then go
- * through the JSON encoder (src/json_encode.c) both ways. */
+ * through the JSON encoder (src/json_encode.c) both ways, through the
+ * mission options' check (overmind.options, what `run` validates with),
+ * and every line through the `--since` parser of `events`. */
 #include "harness.h"
 #include "overmind/lines.h"
 
 static const char *setup =
     "local server = require('overmind.daemon.server')\n"
     "local json = require('overmind.json')\n"
+    "local options = require('overmind.options')\n"
+    "local timefmt = require('overmind.timefmt')\n"
     "local function same(a, b)\n"
     "  if type(a) ~= 'table' or type(b) ~= 'table' then return a == b end\n"
     "  for k, v in pairs(a) do if not same(v, b[k]) then return false end end\n"
@@ -24,9 +28,13 @@ static const char *setup =
      * back the same; repaired it is always UTF-8 */
     "    assert(same(json.decode(json.encode_bytes(args)), args))\n"
     "    assert(utf8.len(json.encode(args)))\n"
+    "    local ok, why = options.check(args)\n"
+    "    assert(type(ok) == 'table' or (ok == nil and type(why) == 'string'))\n"
     "  else\n"
     "    assert(type(args) == 'string' and args ~= '')\n"
     "  end\n"
+    "  local t = timefmt.parse_since(line, 1e9)\n"
+    "  assert(t == nil or type(t) == 'number')\n"
     "end\n";
 
 static void on_line(void *ud, const char *line, size_t len) {
