@@ -1,7 +1,7 @@
 /* Fuzz target: the stream-json path of an agent's output.  Each line is
  * decoded in C (src/json.c), with and without the claude provider's field
  * selection, and handed to the claude provider's parse and format, as the
- * daemon does (lua/overmind/daemon/runner.lua).  None of it may raise on
+ * daemon does (lua/overmind/daemon/run.lua).  None of it may raise on
  * any input; a full decode must agree with lua-cjson on what is JSON. */
 #include "harness.h"
 #include "overmind/json.h"
