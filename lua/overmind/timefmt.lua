@@ -26,6 +26,9 @@ function M.parse_rfc3339(s)
   if not date then return nil end
   local t = M.parse_iso(date:gsub("[t ]", "T") .. "Z")
   if not t then return nil end
+  -- os.time normalizes (month 13 is next January): a real date reads
+  -- back the same.
+  if M.iso(t) ~= date:gsub("[t ]", "T") .. "Z" then return nil end
   if frac ~= "" then
     if frac == "." then return nil end
     t = t + tonumber("0" .. frac)
@@ -45,18 +48,7 @@ function M.parse_since(s, now)
     local mult = ({ s = 1, m = 60, h = 3600, d = 86400 })[unit]
     return now - tonumber(n) * mult
   end
-  -- Bytes as `--log-max` takes them, when they are a whole number of a unit:
--- 67108864 -> "64M".
-function M.format_size(n)
-  for _, u in ipairs({ { "G", 1024 ^ 3 }, { "M", 1024 ^ 2 }, { "k", 1024 } }) do
-    if n >= u[2] and n % u[2] == 0 then
-      return string.format("%d%s", n // u[2], u[1])
-    end
-  end
-  return tostring(n)
-end
-
-return M.parse_rfc3339(s)
+  return M.parse_rfc3339(s)
 end
 
 -- ps UPTIME: the largest unit only: 42s, 7m, 3h, 2d.

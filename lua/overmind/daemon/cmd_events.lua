@@ -16,25 +16,38 @@ local KEYS = { id = true, name = true, event = true, parent = true }
 return function(D)
   local H = {}
 
-  -- Is `anc` the mission `id` or one of its ancestors?  The table knows
+  -- Is mission `id` (named `name`) the one `ref` names, by its id or its
+  -- name?  A name also matches a mission started after the filter was
+  -- given.
+  local function named(id, name, ref)
+    if id == ref.id or id == ref.value then return true end
+    if name == nil then
+      local m = D.registry:get(id)
+      name = m and m.name
+    end
+    return name == ref.value
+  end
+
+  -- Is `ref` the mission `id` or one of its ancestors?  The table knows
   -- the live and the kept missions; the bus remembers the parents of
   -- missions that are gone.
-  local function descends(id, anc)
+  local function descends(id, name, ref)
     local seen = 0
     while id and seen < 1000 do
-      if id == anc then return true end
+      if named(id, name, ref) then return true end
       local m = D.registry:get(id)
       id = m and m.parent or D.bus:parent_of(id)
+      name = nil
       seen = seen + 1
     end
     return false
   end
 
-  -- A mission reference in a filter: the id it resolves to now, else the
-  -- value as written (an id or name of a mission that is gone).
-  local function resolved(v)
+  -- A mission reference in a filter: the value as written, and the id it
+  -- resolves to now (an id prefix, or the newest holder of a name).
+  local function reference(v)
     local m = D.registry:resolve(v)
-    return m and m.id or v
+    return { value = v, id = m and m.id }
   end
 
   local function compile(filters)
@@ -47,14 +60,14 @@ return function(D)
       end
       local want = {}
       for _, v in ipairs(values) do
-        want[#want + 1] = (key == "id" or key == "parent") and resolved(v) or v
+        want[#want + 1] = (key == "id" or key == "parent") and reference(v) or v
       end
       tests[#tests + 1] = function(rec)
         for _, v in ipairs(want) do
           if key == "parent" then
-            if descends(rec.id, v) then return true end
+            if descends(rec.id, rec.name, v) then return true end
           elseif key == "id" then
-            if rec.id == v or rec.name == v then return true end
+            if named(rec.id, rec.name, v) then return true end
           elseif rec[key] == v then
             return true
           end
