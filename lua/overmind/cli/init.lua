@@ -1,7 +1,12 @@
 -- The command-line interface: finds the command and hands it argv.  Every
 -- command returns the process exit status.
 local core = require("overmind.core")
-local help = require("overmind.cli.help")
+
+-- The help texts, loaded only when asked for: every command pays for what
+-- it loads at start-up.
+local function help()
+  return require("overmind.cli.help")
+end
 
 local M = {}
 
@@ -39,16 +44,16 @@ M.commands = commands
 function M.main(argv)
   local cmd = argv[1]
   if cmd == nil or cmd == "--help" or cmd == "-h" then
-    io.stdout:write(help.text())
+    io.stdout:write(help().text())
     return 0
   end
   if cmd == "help" then
     local topic = argv[2]
-    if topic and not help.commands[topic] then
+    if topic and not help().commands[topic] then
       io.stderr:write("Error: unknown command: ", topic, "\n")
       return 1
     end
-    io.stdout:write(help.text(topic))
+    io.stdout:write(help().text(topic))
     return 0
   end
   if cmd == "--version" or cmd == "-v" or cmd == "version" then
@@ -62,7 +67,7 @@ function M.main(argv)
     return 1
   end
   if argv[2] == "--help" or argv[2] == "-h" then
-    io.stdout:write(help.text(cmd))
+    io.stdout:write(help().text(cmd))
     return 0
   end
   return require(mod)[cmd](argv)
