@@ -225,13 +225,12 @@ function Run:start()
     pty = m.pty and { rows = m.rows or 24, cols = m.cols or 80 } or nil,
     tail = m.pty and M.TAIL_PTY or M.TAIL,
     log = raw_sink,
-    deliver = prov.transforms or out.nsub > 0,
+    -- What is handed to Lua is set by deliver(), below, before any read.
     decode = prov.parses,
     fields = prov.fields,
     -- Our own providers never read a decoded line's text: it is not
     -- copied into Lua for them.
     json_lines = not prov.builtin,
-    batch_text = prov.parses and out.nsub > 0,
     max_line = prov.parses and M.MAX_LINE_PARSED or M.MAX_LINE,
     on_output = function(lines, decoded, text)
       self:on_lines(lines, decoded, text)
@@ -253,7 +252,12 @@ function Run:start()
   return true
 end
 
--- What the C core hands over: see Output:update_delivery.
+-- What the C core hands over, the one place that decides it: every line
+-- of a provider that transforms its output, and otherwise lines only for
+-- subscribers (`lines`); the batch as one string for subscribers of a
+-- parsing provider (they get its lines verbatim); raw chunks while someone
+-- follows output that C would otherwise append to the log itself
+-- (`chunks`).  See Output:update_delivery.
 function Run:deliver(lines, chunks)
   local proc, prov = self.proc, self.prov
   if not proc then return end
