@@ -264,10 +264,17 @@ describe("sessions", function()
         "while read l; do echo \"got $l\"; [ \"$l\" = bye ] && exit 5; done" })
       local b = e2e.spawn(h, { "subscribe", id })
       -- it subscribes in the background: send until it shows
+      local sent = 0
       e2e.wait_for(function()
         e2e.ok(h, { "send", id, "sync" })
+        sent = sent + 1
         return e2e.bg_output(b):find('"human"', 1, true)
       end, 10, "the subscriber to see a send")
+      -- every echo of a sync is in before the last message goes
+      e2e.wait_for(function()
+        local _, echoed = e2e.log_text(h, id):gsub("got sync", "")
+        return echoed == sent
+      end, 10, "the session to echo every sync")
       e2e.ok(h, { "send", id, "bye" })
       assert.are.equal(0, e2e.bg_wait(b, 10, "subscribe to end"))
       local m = e2e.wait_status(h, id, "crashed")

@@ -311,7 +311,7 @@ function Run:on_system(ev)
   local m = self.m
   if ev.session_id and m.session_id ~= ev.session_id then
     m.session_id = ev.session_id
-    self.ctx.save(m)
+    self.dirty = true
   end
 end
 
@@ -341,7 +341,9 @@ function Run:on_result(ev)
   m.result = r
   self.results = self.results + 1
   self.last_result_error = r.is_error
-  self.ctx.save(m)
+  -- Saved once the batch is done: an agent may report many results in
+  -- one read, and the record is one file write whatever their number.
+  self.dirty = true
   self.ctx.event(m, "result", { is_error = r.is_error, cost_usd = r.cost_usd })
   local seen = self.results
   self.turns:fire_where(function(turn) return turn <= seen end, r)
@@ -427,6 +429,10 @@ function Run:on_lines(lines, decoded, text)
     end
   end
   self.open_line = open
+  if self.dirty then
+    self.dirty = false
+    self.ctx.save(self.m)
+  end
   if n > 0 then
     if not open then buf[n + 1] = "" end
     out:write_log(table.concat(buf, "\n"))
