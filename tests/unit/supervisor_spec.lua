@@ -9,6 +9,7 @@ local T0 = 1700000000 -- 2023-11-14T22:13:20Z
 local function world()
   local w = {
     t = T0, timers = {}, starts = {}, logs = {}, saves = 0, emitted = {},
+    events = {},
     finals = {}, removed = {}, reaped = {}, next_pid = 1000,
     start_error = nil,
   }
@@ -77,13 +78,22 @@ local function world()
   function w.log(m, line) w.logs[#w.logs + 1] = line end
   function w.emit(m, ev) w.emitted[#w.emitted + 1] = ev end
   function w.final(m, how) w.finals[#w.finals + 1] = how end
+  -- Lifecycle events as "kind k=v ..." (details sorted), for comparison.
+  function w.event(m, kind, detail)
+    local parts = { kind }
+    local keys = {}
+    for k in pairs(detail or {}) do keys[#keys + 1] = k end
+    table.sort(keys)
+    for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. tostring(detail[k]) end
+    w.events[#w.events + 1] = table.concat(parts, " ")
+  end
   function w.remove(m) w.removed[#w.removed + 1] = m.id end
   function w.reap(m) w.reaped[#w.reaped + 1] = m.id end
 
   w.sup = supervisor.new({
     now = w.now, timer = w.timer, start = w.start, save = w.save,
-    log = w.log, emit = w.emit, final = w.final, remove = w.remove,
-    reap = w.reap,
+    log = w.log, emit = w.emit, event = w.event, final = w.final,
+    remove = w.remove, reap = w.reap,
   })
   return w
 end
@@ -575,6 +585,83 @@ describe("supervisor", function()
       assert.are.equal("ignored", err)
       assert.are.same({}, w.logs)
       assert.are.same({}, w.reaped)
+    end)
+  end)
+
+  describe("lifecycle events (SPEC §8)", function()
+    it("a task: started with its pid, exited with its status", function()
+      local m = mission()
+      w.sup:launch(m)
+      w.sup:dispatch(m, "exit", 0)
+      assert.are.same({ "started os_pid=" .. w.handle().pid,
+                        "exited exit_code=0 status=stopped" }, w.events)
+    end)
+
+    it("a crash that restarts: exited crashed, restarting n and delay, started", function()
+      local m = mission({ restart_policy = "on_failure", backoff_ms = 250 })
+      w.sup:launch(m)
+      w.sup:dispatch(m, "exit", 3)
+      assert.are.same({ "exited exit_code=3 status=crashed",
+                        "restarting delay_ms=250 n=1" },
+        { w.events[2], w.events[3] })
+      w.advance(0.25)
+      assert.are.equal("started os_pid=" .. w.handle().pid, w.events[4])
+      w.sup:dispatch(m, "exit", 3)
+      assert.are.equal("restarting delay_ms=500 n=2", w.events[6])
+    end)
+
+    it("always restarts a clean exit: exited stopped, then restarting", function()
+      local m = mission({ restart_policy = "always" })
+      w.sup:launch(m)
+      w.sup:dispatch(m, "exit", 0)
+      assert.are.same({ "exited exit_code=0 status=stopped",
+                        "restarting delay_ms=1000 n=1" },
+        { w.events[2], w.events[3] })
+    end)
+
+    it("a stop during the backoff: exited stopped, and nothing more", function()
+      local m = mission({ restart_policy = "on_failure" })
+      w.sup:launch(m)
+      w.sup:dispatch(m, "exit", 1)
+      w.sup:dispatch(m, "stop")
+      assert.are.equal("exited exit_code=1 status=stopped", w.events[#w.events])
+      w.advance(600)
+      assert.are.equal(4, #w.events)
+    end)
+
+    it("a stall: stalled before the exit", function()
+      local m = mission({ activity_timeout = 5 })
+      w.sup:launch(m)
+      w.advance(5)
+      assert.are.equal("stalled", w.events[#w.events])
+      w.sup:dispatch(m, "exit", 137)
+      assert.are.equal("exited exit_code=137 status=crashed", w.events[#w.events])
+    end)
+
+    it("a kill of a live mission: exited killed 137; of a stopped one: nothing", function()
+      local m = mission()
+      w.sup:launch(m)
+      w.sup:dispatch(m, "kill")
+      assert.are.equal("exited exit_code=137 status=killed", w.events[#w.events])
+      local m2 = mission({ id = "ffff0000" })
+      w.sup:launch(m2)
+      w.sup:dispatch(m2, "exit", 0)
+      local n = #w.events
+      w.sup:dispatch(m2, "kill")
+      assert.are.equal(n, #w.events)
+    end)
+
+    it("a run that fails to start: exited crashed 127", function()
+      w.start_error = "provider_error: boom"
+      local m = mission()
+      w.sup:launch(m)
+      assert.are.same({ "exited exit_code=127 status=crashed" }, w.events)
+    end)
+
+    it("a lost mission: exited crashed with no exit code", function()
+      local m = mission({ state = "running", os_pid = 4242 })
+      w.sup:dispatch(m, "lost")
+      assert.are.same({ "exited status=crashed" }, w.events)
     end)
   end)
 
