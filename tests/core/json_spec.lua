@@ -81,3 +81,93 @@ describe("core.json_decode", function()
       string.rep("]", 100)))
   end)
 end)
+
+-- Strings are scanned 16 bytes a step (8 without SSE2), then byte by
+-- byte for what is left of the input: every length around those steps,
+-- with an escape or a bad byte at each position, at the end of the input
+-- and inside it, built and skipped.
+describe("core.json_decode strings", function()
+  local safe = require("cjson.safe")
+  local skip = core.json_fields({ keep = true })
+  local ESCAPES = { '\\n', '\\"', '\\\\', '\\/', '\\t', '\\u00e9',
+                    '\\u20AC', '\\ud83d\\ude00', '\\u0000' }
+  -- Bad whatever follows them (the plain bytes include b, f, n, ...).
+  local BAD = { '\1', '\31', '\127\1', '\\q', '\\x', '\\u12x', '\\u12g4',
+                '\\U0041' }
+
+  -- Plain bytes, a few of them UTF-8, none special: n of them.
+  local function plain(n)
+    local s = ("abcdefgh\195\169ijklmn op/rstuvwxyz0123456789ABCDEFGHIJKLM")
+    while #s < n do s = s .. s end
+    return s:sub(1, n)
+  end
+
+  -- One document four ways: alone (the string ends the input), in an
+  -- array, as a member built and as one skipped by a selection.
+  local function docs(body)
+    local s = '"' .. body .. '"'
+    return { s, '[' .. s .. ',1]', '{"keep":' .. s .. '}',
+             '{"drop":' .. s .. ',"keep":1}', '{' .. s .. ':1}' }
+  end
+
+  -- Tens of thousands of documents: busted's asserts only on a failure.
+  local function check(doc, want_ok)
+    local full = core.json_decode(doc)
+    local sel = core.json_decode(doc, skip)
+    local ok = (full ~= nil) == want_ok and (sel ~= nil) == want_ok
+    if ok and want_ok then ok = same(safe.decode(doc), full) end
+    if not ok then
+      assert.are.equal(want_ok, full ~= nil, doc)
+      assert.are.equal(want_ok, sel ~= nil, doc)
+      assert.are.same(safe.decode(doc), full, doc)
+    end
+  end
+
+  it("decodes every length 0..40, with each escape at each position", function()
+    for n = 0, 40 do
+      for _, d in ipairs(docs(plain(n))) do check(d, true) end
+      for i = 0, n do
+        local p = plain(n)
+        for _, e in ipairs(ESCAPES) do
+          for _, d in ipairs(docs(p:sub(1, i) .. e .. p:sub(i + 1))) do
+            check(d, true)
+          end
+        end
+      end
+    end
+  end)
+
+  it("decodes two escapes with every gap between them", function()
+    for n = 0, 40 do
+      local body = '\\n' .. plain(n) .. '\\u00e9'
+      for _, d in ipairs(docs(body)) do check(d, true) end
+      assert.are.equal("\n" .. plain(n) .. "\195\169",
+        core.json_decode('"' .. body .. '"'))
+    end
+  end)
+
+  it("rejects a control character or a bad escape at each position", function()
+    for n = 0, 40 do
+      local p = plain(n)
+      for i = 0, n do
+        for _, b in ipairs(BAD) do
+          for _, d in ipairs(docs(p:sub(1, i) .. b .. p:sub(i + 1))) do
+            check(d, false)
+          end
+        end
+      end
+    end
+  end)
+
+  it("rejects a string the input ends in, at every length", function()
+    for n = 0, 40 do
+      local p = plain(n)
+      for _, s in ipairs({ '"' .. p, '"' .. p .. '\\', '"' .. p .. '\\"',
+          '"\\n' .. p, '"' .. p .. '\\u00e', '["' .. p, '{"' .. p,
+          '{"drop":"' .. p }) do
+        assert.is_nil(core.json_decode(s), s)
+        assert.is_nil(core.json_decode(s, skip), s)
+      end
+    end
+  end)
+end)
