@@ -485,11 +485,11 @@ static int object_sel(dec_t *d, const om_json_fields_t *sel) {
       if (!string(d)) /* [obj, key] */
         return 0;
     } else {
-      const char *k = d->p + 1;
+      /* Matched unescaped: "t\u0079pe" is the member "type". */
+      const char *k;
       size_t klen;
-      if (!skip_string(d))
+      if (!str_bytes(d, &k, &klen))
         return 0;
-      klen = (size_t)(d->p - 1 - k);
       for (int i = 0; i < sel->n; i++) {
         if (sel->item[i].len == klen &&
             memcmp(sel->item[i].key, k, klen) == 0) {

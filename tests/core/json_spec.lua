@@ -60,6 +60,17 @@ describe("core.json_decode", function()
     assert.are.equal("hi", v.message.content[1].text)
   end)
 
+  it("selects a member by its name unescaped", function()
+    local sel = core.json_fields({ type = true, ["a\"b"] = true })
+    local v = core.json_decode('{"t\\u0079pe":"x","a\\"b":1,"typ":2}', sel)
+    assert.are.equal("x", v.type)
+    assert.are.equal(1, v['a"b'])
+    assert.is_nil(v.typ)
+    -- the last of two spellings of one name wins, as in a full decode
+    v = core.json_decode('{"type":"x","\\u0074ype":"y"}', sel)
+    assert.are.equal("y", v.type)
+  end)
+
   it("is as strict about skipped members as about built ones", function()
     -- regression (fuzz_streamjson): a control character or a bad escape
     -- inside a string that the selection drops made the line valid
