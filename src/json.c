@@ -35,27 +35,45 @@ typedef struct {
 /* A field selection (see om_json_fields_new): which members of an object
  * to build; the others are parsed, validated and dropped without
  * creating a Lua value. */
+typedef struct {
+  char *key;
+  size_t len;
+  int first;                    /* key[0], or -1 for "" */
+  int ref;                      /* the key as an interned Lua string */
+  struct om_json_fields *child; /* NULL: the whole value */
+} field_t;
+
 struct om_json_fields {
   int n;
-  struct {
-    char *key;
-    size_t len;
-    int ref;                      /* the key as an interned Lua string */
-    struct om_json_fields *child; /* NULL: the whole value */
-  } item[];
+  field_t item[];
 };
 
 static int value(dec_t *d);
 static int value_sel(dec_t *d, const om_json_fields_t *sel);
 static int skip_value(dec_t *d);
 
-static void skip_ws(dec_t *d) {
+/* The slow paths of the hot functions stay out of line, so that what
+ * runs for nearly every token is small enough to be inlined. */
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
+static NOINLINE void skip_ws_loop(dec_t *d) {
   while (d->p < d->end) {
     char c = *d->p;
     if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
       return;
     d->p++;
   }
+}
+
+/* Runs before every token.  Agents print compact JSON: a byte above the
+ * space is no whitespace, and that test nearly always ends it. */
+static inline void skip_ws(dec_t *d) {
+  if (d->p < d->end && (unsigned char)*d->p <= ' ')
+    skip_ws_loop(d);
 }
 
 static int grow(dec_t *d, size_t need) {
@@ -124,8 +142,8 @@ static size_t utf8(char *o, unsigned cp) {
  * may end where its mapping does. */
 #define ONES 0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
-static const unsigned char *scan_plain(const unsigned char *p,
-                                       const unsigned char *e) {
+static inline const unsigned char *scan_plain(const unsigned char *p,
+                                              const unsigned char *e) {
 #ifdef __SSE2__
   const __m128i quote = _mm_set1_epi8('"');
   const __m128i bslash = _mm_set1_epi8('\\');
@@ -161,21 +179,14 @@ static const unsigned char *scan_plain(const unsigned char *p,
   return e;
 }
 
-/* At the opening quote: the string's bytes, unescaped, in *out and *len.
- * A string without escapes (the common case) is not copied: *out points
- * into the input; otherwise into d->buf, valid until the next string. */
-static int str_bytes(dec_t *d, const char **out, size_t *len) {
-  const unsigned char *s = (const unsigned char *)d->p + 1;
+/* The rest of a string with escapes: s is where its plain run started,
+ * q the first special byte.  The plain runs between escapes are copied
+ * whole. */
+static NOINLINE int str_escaped(dec_t *d, const unsigned char *s,
+                            const unsigned char *q, const char **out,
+                            size_t *len) {
   const unsigned char *e = (const unsigned char *)d->end;
-  const unsigned char *q = scan_plain(s, e);
   size_t n = 0;
-  if (q < e && *q == '"') {
-    *out = (const char *)s;
-    *len = (size_t)(q - s);
-    d->p = (const char *)q + 1;
-    return 1;
-  }
-  /* Escapes: the plain runs between them are copied whole. */
   for (;;) {
     size_t run = (size_t)(q - s);
     unsigned cp, lo;
@@ -228,6 +239,22 @@ static int str_bytes(dec_t *d, const char **out, size_t *len) {
     s = q + 2;
     q = scan_plain(s, e);
   }
+}
+
+/* At the opening quote: the string's bytes, unescaped, in *out and *len.
+ * A string without escapes (the common case) is not copied: *out points
+ * into the input; otherwise into d->buf, valid until the next string. */
+static inline int str_bytes(dec_t *d, const char **out, size_t *len) {
+  const unsigned char *s = (const unsigned char *)d->p + 1;
+  const unsigned char *e = (const unsigned char *)d->end;
+  const unsigned char *q = scan_plain(s, e);
+  if (q < e && *q == '"') {
+    *out = (const char *)s;
+    *len = (size_t)(q - s);
+    d->p = (const char *)q + 1;
+    return 1;
+  }
+  return str_escaped(d, s, q, out, len);
 }
 
 /* At the opening quote: pushes the string. */
@@ -361,6 +388,9 @@ static int array(dec_t *d) {
   lua_State *L = d->L;
   lua_Integer i = 0;
   int more;
+  /* [arr, value]; a nested container checks for its own. */
+  if (!lua_checkstack(L, 2))
+    return 0;
   d->p++;
   lua_createtable(L, 4, 0);
   skip_ws(d);
@@ -379,11 +409,9 @@ static int array(dec_t *d) {
 
 /* ---- parsing without building: the members nobody asked for ---------- */
 
-/* A string nobody asked for: validated as strictly as one we build, but
- * never copied. */
-static int skip_string(dec_t *d) {
+/* The rest of a skipped string from q, its first special byte. */
+static NOINLINE int skip_escaped(dec_t *d, const unsigned char *q) {
   const unsigned char *e = (const unsigned char *)d->end;
-  const unsigned char *q = scan_plain((const unsigned char *)d->p + 1, e);
   unsigned cp;
   for (;;) {
     d->p = (const char *)q; /* where an error stops */
@@ -410,6 +438,18 @@ static int skip_string(dec_t *d) {
     }
     q = scan_plain(q, e);
   }
+}
+
+/* A string nobody asked for: validated as strictly as one we build, but
+ * never copied. */
+static inline int skip_string(dec_t *d) {
+  const unsigned char *e = (const unsigned char *)d->end;
+  const unsigned char *q = scan_plain((const unsigned char *)d->p + 1, e);
+  if (q < e && *q == '"') {
+    d->p = (const char *)q + 1;
+    return 1;
+  }
+  return skip_escaped(d, q);
 }
 
 static int skip_container(dec_t *d, char open) {
@@ -464,11 +504,29 @@ static int skip_value(dec_t *d) {
   }
 }
 
+/* The member of `sel` named k, or NULL.  Selections are small (a dozen
+ * names) and most names in a line are not in them: the length and the
+ * first byte turn those away before any memcmp. */
+static const field_t *find_field(const om_json_fields_t *sel, const char *k,
+                                 size_t len) {
+  int first = len > 0 ? (unsigned char)k[0] : -1;
+  for (int i = 0; i < sel->n; i++) {
+    const field_t *f = &sel->item[i];
+    if (f->len == len && f->first == first &&
+        (len <= 1 || memcmp(f->key + 1, k + 1, len - 1) == 0))
+      return f;
+  }
+  return NULL;
+}
+
 /* An object of which only the members in `sel` are built (all of them
  * when `sel` is NULL); the others are parsed and dropped. */
 static int object_sel(dec_t *d, const om_json_fields_t *sel) {
   lua_State *L = d->L;
   int more;
+  /* [obj, key, value]; a nested container checks for its own. */
+  if (!lua_checkstack(L, 3))
+    return 0;
   d->p++;
   lua_createtable(L, 0, sel == NULL || sel->n >= 4 ? 4 : sel->n);
   skip_ws(d);
@@ -477,41 +535,30 @@ static int object_sel(dec_t *d, const om_json_fields_t *sel) {
     return 1;
   }
   for (;;) {
-    int found = -1;
     skip_ws(d);
     if (d->p >= d->end || *d->p != '"')
       return 0;
     if (sel == NULL) {
-      if (!string(d)) /* [obj, key] */
+      if (!string(d) || !colon(d) || !value(d)) /* [obj, key, value] */
         return 0;
+      lua_rawset(L, -3);
     } else {
       /* Matched unescaped: "t\u0079pe" is the member "type". */
       const char *k;
       size_t klen;
-      if (!str_bytes(d, &k, &klen))
+      const field_t *f;
+      if (!str_bytes(d, &k, &klen) || !colon(d))
         return 0;
-      for (int i = 0; i < sel->n; i++) {
-        if (sel->item[i].len == klen &&
-            memcmp(sel->item[i].key, k, klen) == 0) {
-          found = i;
-          break;
-        }
+      f = find_field(sel, k, klen);
+      if (f == NULL) {
+        if (!skip_value(d))
+          return 0;
+      } else {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, f->ref);
+        if (!value_sel(d, f->child))
+          return 0;
+        lua_rawset(L, -3);
       }
-    }
-    if (!colon(d))
-      return 0;
-    if (sel == NULL) {
-      if (!value(d)) /* [obj, key, value] */
-        return 0;
-      lua_rawset(L, -3);
-    } else if (found < 0) {
-      if (!skip_value(d))
-        return 0;
-    } else {
-      lua_rawgeti(L, LUA_REGISTRYINDEX, sel->item[found].ref);
-      if (!value_sel(d, sel->item[found].child))
-        return 0;
-      lua_rawset(L, -3);
     }
     if ((more = next_member(d, '}')) != MORE)
       return more == DONE;
@@ -526,7 +573,7 @@ static int value_sel(dec_t *d, const om_json_fields_t *sel) {
     return value(d);
   skip_ws(d);
   if (d->p < d->end && *d->p == '{') {
-    if (!lua_checkstack(d->L, 4) || ++d->depth > MAX_DEPTH)
+    if (++d->depth > MAX_DEPTH)
       return 0;
     ok = object_sel(d, sel);
     d->depth--;
@@ -539,8 +586,6 @@ static int value(dec_t *d) {
   int ok;
   skip_ws(d);
   if (d->p >= d->end)
-    return 0;
-  if (!lua_checkstack(d->L, 4))
     return 0;
   switch (*d->p) {
   case '{':
@@ -584,7 +629,8 @@ int om_json_decode_fields(lua_State *L, const char *s, size_t n,
   d.L = L;
   d.p = d.start = s;
   d.end = s + n;
-  ok = value_sel(&d, sel);
+  /* A scalar needs one slot; containers check for what they need. */
+  ok = lua_checkstack(L, 1) && value_sel(&d, sel);
   if (ok) {
     skip_ws(&d);
     ok = d.p == d.end;
@@ -621,6 +667,7 @@ om_json_fields_t *om_json_fields_new(lua_State *L, int idx) {
       if (f->item[i].key != NULL)
         memcpy(f->item[i].key, k, len + 1);
       f->item[i].len = f->item[i].key != NULL ? len : (size_t)-1;
+      f->item[i].first = len > 0 ? (unsigned char)k[0] : -1;
       lua_pushvalue(L, -2);
       f->item[i].ref = luaL_ref(L, LUA_REGISTRYINDEX);
       f->item[i].child =
