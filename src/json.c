@@ -384,7 +384,9 @@ static int object_sel(dec_t *d, const om_json_fields_t *sel);
 /* An object built in full. */
 static int object(dec_t *d) { return object_sel(d, NULL); }
 
-static int array(dec_t *d) {
+/* An array whose elements are built under `sel` (see value_sel); in full
+ * when it is NULL. */
+static int array_sel(dec_t *d, const om_json_fields_t *sel) {
   lua_State *L = d->L;
   lua_Integer i = 0;
   int more;
@@ -399,13 +401,15 @@ static int array(dec_t *d) {
     return 1;
   }
   for (;;) {
-    if (!value(d))
+    if (!(sel == NULL ? value(d) : value_sel(d, sel)))
       return 0;
     lua_rawseti(L, -2, ++i);
     if ((more = next_member(d, ']')) != MORE)
       return more == DONE;
   }
 }
+
+static int array(dec_t *d) { return array_sel(d, NULL); }
 
 /* ---- parsing without building: the members nobody asked for ---------- */
 
@@ -565,17 +569,19 @@ static int object_sel(dec_t *d, const om_json_fields_t *sel) {
   }
 }
 
-/* A value under a selection: objects are pruned, anything else (and any
- * value selected whole) is built in full. */
+/* A value under a selection: an object is pruned to it; so is each
+ * object inside an array (claude's message.content is an array of
+ * content blocks), and inside arrays in arrays; anything else, and any
+ * value selected whole (NULL), is built in full. */
 static int value_sel(dec_t *d, const om_json_fields_t *sel) {
   int ok;
   if (sel == NULL)
     return value(d);
   skip_ws(d);
-  if (d->p < d->end && *d->p == '{') {
+  if (d->p < d->end && (*d->p == '{' || *d->p == '[')) {
     if (++d->depth > MAX_DEPTH)
       return 0;
-    ok = object_sel(d, sel);
+    ok = *d->p == '{' ? object_sel(d, sel) : array_sel(d, sel);
     d->depth--;
     return ok;
   }
@@ -719,7 +725,9 @@ static int fields_gc(lua_State *L) {
 
 /* core.json_decode(s[, fields]): `fields` selects which members of the
  * objects to build: { key = true (whole value) | { nested fields } }, as a
- * table or compiled by core.json_fields. */
+ * table or compiled by core.json_fields.  Nested fields apply to a
+ * member's object, or to each object in a member's array (and in arrays
+ * nested in it); the array's other elements are built whole. */
 static int json_decode(lua_State *L) {
   size_t n, at = 0;
   const char *s = luaL_checklstring(L, 1, &n);

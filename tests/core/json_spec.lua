@@ -60,6 +60,66 @@ describe("core.json_decode", function()
     assert.are.equal("hi", v.message.content[1].text)
   end)
 
+  it("prunes each object of an array under a nested selection", function()
+    local sel = core.json_fields({ message = { content = { type = true,
+      text = true, input = true } } })
+    local line = '{"message":{"content":[' ..
+      '{"type":"text","text":"hi","citations":[1,2]},' ..
+      '{"type":"tool_use","id":"t1","name":"Bash",' ..
+      '"input":{"command":"ls","x":[{"deep":1}]}}]}}'
+    local v = core.json_decode(line, sel)
+    local full = core.json_decode(line)
+    local c = v.message.content
+    assert.are.equal(2, #c)
+    assert.are.same({ type = "text", text = "hi" }, c[1])
+    assert.are.same({ type = "tool_use",
+      input = full.message.content[2].input }, c[2])
+    -- input is selected whole: its arrays of objects are built in full
+    assert.are.equal(1, c[2].input.x[1].deep)
+  end)
+
+  it("builds an array's other elements whole, and nested arrays alike",
+      function()
+    local sel = core.json_fields({ a = { k = true } })
+    local v = core.json_decode('{"a":[1,"s",null,true,[],{},' ..
+      '{"k":1,"j":2},[{"k":[{"j":3}],"j":4},5,[[{"j":6,"k":7}]]]]}', sel)
+    local a = v.a
+    assert.are.equal(8, #a)
+    assert.are.equal(1, a[1])
+    assert.are.equal("s", a[2])
+    assert.are.equal(cjson.null, a[3])
+    assert.is_true(a[4])
+    assert.are.same({}, a[5])
+    assert.are.same({}, a[6])
+    assert.are.same({ k = 1 }, a[7])
+    -- objects in arrays in arrays are pruned; k is whole, j dropped
+    assert.are.same({ { k = { { j = 3 } } }, 5, { { { k = 7 } } } }, a[8])
+  end)
+
+  it("leaves empty arrays empty and values of other types whole", function()
+    local sel = core.json_fields({ a = { k = true } })
+    assert.are.same({ a = {} }, core.json_decode('{"a":[]}', sel))
+    assert.are.same({ a = { {} } }, core.json_decode('{"a":[{}]}', sel))
+    for _, lit in ipairs({ '"text"', '12', '2.5', 'true', 'false' }) do
+      assert.are.same({ a = cjson.decode(lit) },
+        core.json_decode('{"a":' .. lit .. '}', sel), lit)
+    end
+    assert.are.equal(cjson.null, core.json_decode('{"a":null}', sel).a)
+    -- a selection on the top level applies to a top-level array too
+    assert.are.same({ { k = 1 }, 2 },
+      core.json_decode('[{"k":1,"j":0},2]', core.json_fields({ k = true })))
+  end)
+
+  it("is as strict inside a pruned array as in a full decode", function()
+    local sel = core.json_fields({ a = { k = true } })
+    for _, bad in ipairs({ '{"a":[{"k":1,"j":"\1"}]}', '{"a":[{"k":1},]}',
+        '{"a":[{"k":1}', '{"a":[{"k":1} {"k":2}]}', '{"a":[{"j":01}]}',
+        '{"a":' .. string.rep("[", 200) .. string.rep("]", 200) .. '}' }) do
+      assert.is_nil(core.json_decode(bad, sel), bad)
+      assert.is_nil(core.json_decode(bad), bad)
+    end
+  end)
+
   it("selects a member by its name unescaped", function()
     local sel = core.json_fields({ type = true, ["a\"b"] = true })
     local v = core.json_decode('{"t\\u0079pe":"x","a\\"b":1,"typ":2}', sel)
