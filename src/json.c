@@ -41,6 +41,12 @@ typedef struct {
   int first;                    /* key[0], or -1 for "" */
   int ref;                      /* the key as an interned Lua string */
   struct om_json_fields *child; /* NULL: the whole value */
+  /* The last short string built as this member's value (see
+   * member_string): a registry reference, and its bytes, kept alive by
+   * the reference. */
+  int vref;
+  const char *vstr;
+  size_t vlen;
 } field_t;
 
 struct om_json_fields {
@@ -49,7 +55,7 @@ struct om_json_fields {
 };
 
 static int value(dec_t *d);
-static int value_sel(dec_t *d, const om_json_fields_t *sel);
+static int value_sel(dec_t *d, om_json_fields_t *sel);
 static int skip_value(dec_t *d);
 
 /* The slow paths of the hot functions stay out of line, so that what
@@ -379,14 +385,14 @@ static int colon(dec_t *d) {
   return 1;
 }
 
-static int object_sel(dec_t *d, const om_json_fields_t *sel);
+static int object_sel(dec_t *d, om_json_fields_t *sel);
 
 /* An object built in full. */
 static int object(dec_t *d) { return object_sel(d, NULL); }
 
 /* An array whose elements are built under `sel` (see value_sel); in full
  * when it is NULL. */
-static int array_sel(dec_t *d, const om_json_fields_t *sel) {
+static int array_sel(dec_t *d, om_json_fields_t *sel) {
   lua_State *L = d->L;
   lua_Integer i = 0;
   int more;
@@ -511,11 +517,11 @@ static int skip_value(dec_t *d) {
 /* The member of `sel` named k, or NULL.  Selections are small (a dozen
  * names) and most names in a line are not in them: the length and the
  * first byte turn those away before any memcmp. */
-static const field_t *find_field(const om_json_fields_t *sel, const char *k,
-                                 size_t len) {
+static field_t *find_field(om_json_fields_t *sel, const char *k,
+                           size_t len) {
   int first = len > 0 ? (unsigned char)k[0] : -1;
   for (int i = 0; i < sel->n; i++) {
-    const field_t *f = &sel->item[i];
+    field_t *f = &sel->item[i];
     if (f->len == len && f->first == first &&
         (len <= 1 || memcmp(f->key + 1, k + 1, len - 1) == 0))
       return f;
@@ -523,13 +529,47 @@ static const field_t *find_field(const om_json_fields_t *sel, const char *k,
   return NULL;
 }
 
+/* Lua interns strings up to this length (LUAI_MAXSHORTLEN), hashing
+ * every byte to find the copy it already has. */
+#define SHORT_STRING 40
+
+/* At the opening quote of a selected member's value: pushes the string.
+ * A member's value often repeats from line to line (type, role, the
+ * session's id), so the member keeps the last short string it built and
+ * pushes it again when the bytes are the same: a compare instead of
+ * Lua's hashing.  Long strings are not interned, so nothing to save. */
+static int member_string(dec_t *d, field_t *f) {
+  lua_State *L = d->L;
+  const char *s;
+  size_t n;
+  if (!str_bytes(d, &s, &n))
+    return 0;
+  if (n > SHORT_STRING) {
+    lua_pushlstring(L, s, n);
+    return 1;
+  }
+  if (f->vstr != NULL && f->vlen == n && memcmp(f->vstr, s, n) == 0) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, f->vref);
+    return 1;
+  }
+  f->vstr = lua_pushlstring(L, s, n);
+  f->vlen = n;
+  lua_pushvalue(L, -1);
+  if (f->vref == LUA_NOREF)
+    f->vref = luaL_ref(L, LUA_REGISTRYINDEX);
+  else
+    lua_rawseti(L, LUA_REGISTRYINDEX, f->vref);
+  return 1;
+}
+
 /* An object of which only the members in `sel` are built (all of them
  * when `sel` is NULL); the others are parsed and dropped. */
-static int object_sel(dec_t *d, const om_json_fields_t *sel) {
+static int object_sel(dec_t *d, om_json_fields_t *sel) {
   lua_State *L = d->L;
   int more;
-  /* [obj, key, value]; a nested container checks for its own. */
-  if (!lua_checkstack(L, 3))
+  /* [obj, key, value, copy of the value (member_string)]; a nested
+   * container checks for its own. */
+  if (!lua_checkstack(L, 4))
     return 0;
   d->p++;
   lua_createtable(L, 0, sel == NULL || sel->n >= 4 ? 4 : sel->n);
@@ -550,7 +590,7 @@ static int object_sel(dec_t *d, const om_json_fields_t *sel) {
       /* Matched unescaped: "t\u0079pe" is the member "type". */
       const char *k;
       size_t klen;
-      const field_t *f;
+      field_t *f;
       if (!str_bytes(d, &k, &klen) || !colon(d))
         return 0;
       f = find_field(sel, k, klen);
@@ -559,8 +599,13 @@ static int object_sel(dec_t *d, const om_json_fields_t *sel) {
           return 0;
       } else {
         lua_rawgeti(L, LUA_REGISTRYINDEX, f->ref);
-        if (!value_sel(d, f->child))
+        skip_ws(d);
+        if (f->child == NULL && d->p < d->end && *d->p == '"') {
+          if (!member_string(d, f))
+            return 0;
+        } else if (!value_sel(d, f->child)) {
           return 0;
+        }
         lua_rawset(L, -3);
       }
     }
@@ -573,7 +618,7 @@ static int object_sel(dec_t *d, const om_json_fields_t *sel) {
  * object inside an array (claude's message.content is an array of
  * content blocks), and inside arrays in arrays; anything else, and any
  * value selected whole (NULL), is built in full. */
-static int value_sel(dec_t *d, const om_json_fields_t *sel) {
+static int value_sel(dec_t *d, om_json_fields_t *sel) {
   int ok;
   if (sel == NULL)
     return value(d);
@@ -628,7 +673,7 @@ int om_json_decode(lua_State *L, const char *s, size_t n, size_t *err_at) {
 }
 
 int om_json_decode_fields(lua_State *L, const char *s, size_t n,
-                          const om_json_fields_t *sel, size_t *err_at) {
+                          om_json_fields_t *sel, size_t *err_at) {
   dec_t d;
   int top = lua_gettop(L), ok;
   memset(&d, 0, sizeof(d));
@@ -674,6 +719,7 @@ om_json_fields_t *om_json_fields_new(lua_State *L, int idx) {
         memcpy(f->item[i].key, k, len + 1);
       f->item[i].len = f->item[i].key != NULL ? len : (size_t)-1;
       f->item[i].first = len > 0 ? (unsigned char)k[0] : -1;
+      f->item[i].vref = LUA_NOREF;
       lua_pushvalue(L, -2);
       f->item[i].ref = luaL_ref(L, LUA_REGISTRYINDEX);
       f->item[i].child =
@@ -692,6 +738,7 @@ void om_json_fields_free(lua_State *L, om_json_fields_t *f) {
   for (int i = 0; i < f->n; i++) {
     free(f->item[i].key);
     luaL_unref(L, LUA_REGISTRYINDEX, f->item[i].ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, f->item[i].vref);
     om_json_fields_free(L, f->item[i].child);
   }
   free(f);

@@ -24,6 +24,6 @@ void om_json_fields_free(lua_State *L, om_json_fields_t *f);
 /* As om_json_decode, building only the selected members of objects (a
  * NULL selection builds everything). */
 int om_json_decode_fields(lua_State *L, const char *s, size_t n,
-                          const om_json_fields_t *sel, size_t *err_at);
+                          om_json_fields_t *sel, size_t *err_at);
 
 #endif
