@@ -22,7 +22,9 @@ om_json_fields_t *om_json_fields_new(lua_State *L, int idx);
 void om_json_fields_free(lua_State *L, om_json_fields_t *f);
 
 /* As om_json_decode, building only the selected members of objects (a
- * NULL selection builds everything). */
+ * NULL selection builds everything).  Decoding updates the selection: it
+ * keeps each member's last short string value, to push it again when
+ * the next line repeats it; so a selection belongs to one lua_State. */
 int om_json_decode_fields(lua_State *L, const char *s, size_t n,
                           om_json_fields_t *sel, size_t *err_at);
 
