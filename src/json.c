@@ -38,7 +38,7 @@ typedef struct {
 typedef struct {
   char *key;
   size_t len;
-  int first;                    /* key[0], or -1 for "" */
+  int next;                     /* the next item with key[0] (see by_first) */
   int ref;                      /* the key as an interned Lua string */
   struct om_json_fields *child; /* NULL: the whole value */
   /* The last short string built as this member's value (see
@@ -51,6 +51,11 @@ typedef struct {
 
 struct om_json_fields {
   int n;
+  /* The first item whose name starts with a byte, chained through
+   * item.next (-1 ends); the name "" is apart.  Most names in a line are
+   * not selected, and are turned away with one look-up. */
+  int by_first[256];
+  int empty;
   field_t item[];
 };
 
@@ -514,17 +519,16 @@ static int skip_value(dec_t *d) {
   }
 }
 
-/* The member of `sel` named k, or NULL.  Selections are small (a dozen
- * names) and most names in a line are not in them: the length and the
- * first byte turn those away before any memcmp. */
+/* The member of `sel` named k, or NULL. */
 static field_t *find_field(om_json_fields_t *sel, const char *k,
                            size_t len) {
-  int first = len > 0 ? (unsigned char)k[0] : -1;
-  for (int i = 0; i < sel->n; i++) {
+  int i = len > 0 ? sel->by_first[(unsigned char)k[0]] : sel->empty;
+  while (i >= 0) {
     field_t *f = &sel->item[i];
-    if (f->len == len && f->first == first &&
+    if (f->len == len &&
         (len <= 1 || memcmp(f->key + 1, k + 1, len - 1) == 0))
       return f;
+    i = f->next;
   }
   return NULL;
 }
@@ -718,7 +722,6 @@ om_json_fields_t *om_json_fields_new(lua_State *L, int idx) {
       if (f->item[i].key != NULL)
         memcpy(f->item[i].key, k, len + 1);
       f->item[i].len = f->item[i].key != NULL ? len : (size_t)-1;
-      f->item[i].first = len > 0 ? (unsigned char)k[0] : -1;
       f->item[i].vref = LUA_NOREF;
       lua_pushvalue(L, -2);
       f->item[i].ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -729,6 +732,19 @@ om_json_fields_t *om_json_fields_new(lua_State *L, int idx) {
     lua_pop(L, 1);
   }
   f->n = i;
+  f->empty = -1;
+  for (int b = 0; b < 256; b++)
+    f->by_first[b] = -1;
+  /* Chained from the last item, so each chain is in item order. */
+  for (i = f->n - 1; i >= 0; i--) {
+    field_t *it = &f->item[i];
+    int *head;
+    if (it->len == (size_t)-1) /* its name could not be copied */
+      continue;
+    head = it->len > 0 ? &f->by_first[(unsigned char)it->key[0]] : &f->empty;
+    it->next = *head;
+    *head = i;
+  }
   return f;
 }
 
