@@ -164,6 +164,37 @@ describe("core.json_decode", function()
       sel).type)
   end)
 
+  it("takes whitespace between any two tokens, and nowhere else", function()
+    local tokens = { '{', '"a"', ':', '[', '1', ',', '{', '"k"', ':', '"v"',
+      ',', '"j"', ':', '[', 'true', ',', '-2.5e1', ',', 'null', ']', '}', ',',
+      '[', ']', ']', ',', '"b"', ':', '{', '}', ',', '"c"', ':', '"x y"', '}' }
+    local sel = core.json_fields({ a = { k = true }, b = true, c = true })
+    local want = { a = { 1, { k = "v" }, {} }, b = {}, c = "x y" }
+    local function doc(ws_at, ws)
+      local out = {}
+      for i = 0, #tokens do
+        if ws_at == nil or ws_at == i then out[#out + 1] = ws end
+        out[#out + 1] = tokens[i + 1]
+      end
+      return table.concat(out)
+    end
+    for _, ws in ipairs({ " ", "\t", "\n", "\r", " \t\r\n  " }) do
+      for i = 0, #tokens do
+        local d = doc(i, ws)
+        assert.is_true(same(cjson.decode(d), core.json_decode(d)), d)
+        assert.is_true(same(want, core.json_decode(d, sel)), d)
+      end
+      local d = doc(nil, ws)
+      assert.is_true(same(cjson.decode(d), core.json_decode(d)), d)
+      assert.is_true(same(want, core.json_decode(d, sel)), d)
+    end
+    for _, bad in ipairs({ "tr ue", "- 1", "1 .5", "[1\f]", "\v1", "1\0",
+        '{"a" :\1 1}', "[\0]" }) do
+      assert.is_nil(core.json_decode(bad), bad)
+      assert.is_nil(core.json_decode(bad, sel), bad)
+    end
+  end)
+
   it("refuses nesting deeper than its limit instead of overflowing", function()
     assert.is_nil(core.json_decode(string.rep("[", 10000) ..
       string.rep("]", 10000)))
