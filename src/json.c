@@ -794,8 +794,16 @@ static int fields_gc(lua_State *L) {
 static int json_decode(lua_State *L) {
   size_t n, at = 0;
   const char *s = luaL_checklstring(L, 1, &n);
-  fields_ud *u = luaL_testudata(L, 2, FIELDS_MT);
+  fields_ud *u = NULL;
   int ok;
+  /* A compiled selection is known by its metatable, an upvalue: what
+   * luaL_testudata does, without looking the metatable up by name in the
+   * registry on every call (a script may decode line after line). */
+  if (lua_type(L, 2) == LUA_TUSERDATA && lua_getmetatable(L, 2)) {
+    if (lua_rawequal(L, -1, lua_upvalueindex(1)))
+      u = lua_touserdata(L, 2);
+    lua_pop(L, 1);
+  }
   if (u != NULL) {
     ok = om_json_decode_fields(L, s, n, u->f, &at);
   } else if (lua_istable(L, 2)) {
@@ -816,7 +824,8 @@ void om__open_json(lua_State *L) {
   static const luaL_Reg meta[] = {{"__gc", fields_gc}, {NULL, NULL}};
   static const luaL_Reg none[] = {{NULL, NULL}};
   om__new_class(L, FIELDS_MT, none, meta);
-  lua_pushcfunction(L, json_decode);
+  luaL_getmetatable(L, FIELDS_MT);
+  lua_pushcclosure(L, json_decode, 1);
   lua_setfield(L, -2, "json_decode");
   lua_pushcfunction(L, json_fields);
   lua_setfield(L, -2, "json_fields");

@@ -139,6 +139,17 @@ describe("core.json_decode", function()
     end
   end)
 
+  it("takes a selection compiled or as a table, and ignores other values",
+      function()
+    local line = '{"a":1,"b":2}'
+    assert.are.same({ a = 1 }, core.json_decode(line,
+      core.json_fields({ a = true })))
+    assert.are.same({ a = 1 }, core.json_decode(line, { a = true }))
+    for _, other in ipairs({ io.stdout, "a", 1, false }) do
+      assert.are.same({ a = 1, b = 2 }, core.json_decode(line, other))
+    end
+  end)
+
   it("selects a member by its name unescaped", function()
     local sel = core.json_fields({ type = true, ["a\"b"] = true })
     local v = core.json_decode('{"t\\u0079pe":"x","a\\"b":1,"typ":2}', sel)
