@@ -32,9 +32,7 @@ typedef struct {
   int depth;
 } dec_t;
 
-/* A field selection (see om_json_fields_new): which members of an object
- * to build; the others are parsed, validated and dropped without
- * creating a Lua value. */
+/* One member of a field selection. */
 typedef struct {
   char *key;
   size_t len;
@@ -49,6 +47,9 @@ typedef struct {
   size_t vlen;
 } field_t;
 
+/* A field selection (see om_json_fields_new): which members of an object
+ * to build; the others are parsed, validated and dropped without
+ * creating a Lua value. */
 struct om_json_fields {
   int n;
   /* The first item whose name starts with a byte, chained through
@@ -194,8 +195,8 @@ static inline const unsigned char *scan_plain(const unsigned char *p,
  * q the first special byte.  The plain runs between escapes are copied
  * whole. */
 static NOINLINE int str_escaped(dec_t *d, const unsigned char *s,
-                            const unsigned char *q, const char **out,
-                            size_t *len) {
+                                const unsigned char *q, const char **out,
+                                size_t *len) {
   const unsigned char *e = (const unsigned char *)d->end;
   size_t n = 0;
   for (;;) {
