@@ -16,6 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define MAX_DEPTH 128
 
 typedef struct {
@@ -28,30 +32,60 @@ typedef struct {
   int depth;
 } dec_t;
 
+/* One member of a field selection. */
+typedef struct {
+  char *key;
+  size_t len;
+  int next;                     /* the next item with key[0] (see by_first) */
+  int ref;                      /* the key as an interned Lua string */
+  struct om_json_fields *child; /* NULL: the whole value */
+  /* The last short string built as this member's value (see
+   * member_string): a registry reference, and its bytes, kept alive by
+   * the reference. */
+  int vref;
+  const char *vstr;
+  size_t vlen;
+} field_t;
+
 /* A field selection (see om_json_fields_new): which members of an object
  * to build; the others are parsed, validated and dropped without
  * creating a Lua value. */
 struct om_json_fields {
   int n;
-  struct {
-    char *key;
-    size_t len;
-    int ref;                      /* the key as an interned Lua string */
-    struct om_json_fields *child; /* NULL: the whole value */
-  } item[];
+  /* The first item whose name starts with a byte, chained through
+   * item.next (-1 ends); the name "" is apart.  Most names in a line are
+   * not selected, and are turned away with one look-up. */
+  int by_first[256];
+  int empty;
+  field_t item[];
 };
 
 static int value(dec_t *d);
-static int value_sel(dec_t *d, const om_json_fields_t *sel);
+static int value_sel(dec_t *d, om_json_fields_t *sel);
 static int skip_value(dec_t *d);
 
-static void skip_ws(dec_t *d) {
+/* The slow paths of the hot functions stay out of line, so that what
+ * runs for nearly every token is small enough to be inlined. */
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
+static NOINLINE void skip_ws_loop(dec_t *d) {
   while (d->p < d->end) {
     char c = *d->p;
     if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
       return;
     d->p++;
   }
+}
+
+/* Runs before every token.  Agents print compact JSON: a byte above the
+ * space is no whitespace, and that test nearly always ends it. */
+static inline void skip_ws(dec_t *d) {
+  if (d->p < d->end && (unsigned char)*d->p <= ' ')
+    skip_ws_loop(d);
 }
 
 static int grow(dec_t *d, size_t need) {
@@ -111,67 +145,80 @@ static size_t utf8(char *o, unsigned cp) {
   return 4;
 }
 
-/* Any byte below 0x20 or a backslash in [p, e)?  Eight bytes at a time
- * (the "has a byte less than n" word trick), since the common string has
- * neither and this runs over every byte of every line an agent prints. */
+/* The first byte of [p, e) that ends a plain run of a string: a quote, a
+ * backslash or a control character (below 0x20, which JSON forbids raw);
+ * e when there is none.  Most bytes of every line an agent prints are
+ * inside strings and pass here once, so it looks at 16 bytes a step with
+ * SSE2 (baseline on x86-64), else 8 with the "has a byte less than n" word
+ * trick.  Loads stay inside [p, e): the input is not NUL-terminated and
+ * may end where its mapping does. */
 #define ONES 0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
-static int has_special(const unsigned char *p, const unsigned char *e) {
+static inline const unsigned char *scan_plain(const unsigned char *p,
+                                              const unsigned char *e) {
+#ifdef __SSE2__
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i bslash = _mm_set1_epi8('\\');
+  const __m128i ctl = _mm_set1_epi8(0x1F);
+  while (e - p >= 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    /* Unsigned v <= 0x1F is min(v, 0x1F) == v: SSE2 has no unsigned
+     * compare. */
+    __m128i hit = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+        _mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v));
+    unsigned m = (unsigned)_mm_movemask_epi8(hit);
+    if (m != 0)
+      return p + __builtin_ctz(m);
+    p += 16;
+  }
+#endif
   while (e - p >= 8) {
-    uint64_t w, bs;
+    uint64_t w, q, bs;
     memcpy(&w, p, 8);
+    q = w ^ (ONES * '"');
     bs = w ^ (ONES * '\\');
-    if ((((w - ONES * 0x20) & ~w) | ((bs - ONES) & ~bs)) & HIGHS)
-      return 1;
+    /* A hit somewhere in these 8: the byte loop below says where, which
+     * keeps this independent of the byte order. */
+    if ((((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) | ((bs - ONES) & ~bs)) &
+        HIGHS)
+      break;
     p += 8;
   }
   for (; p < e; p++)
-    if (*p < 0x20 || *p == '\\')
-      return 1;
-  return 0;
+    if (*p == '"' || *p == '\\' || *p < 0x20)
+      return p;
+  return e;
 }
 
-/* At the opening quote: pushes the string. */
-static int string(dec_t *d) {
-  const char *s = ++d->p;
-  const char *q;
+/* The rest of a string with escapes: s is where its plain run started,
+ * q the first special byte.  The plain runs between escapes are copied
+ * whole. */
+static NOINLINE int str_escaped(dec_t *d, const unsigned char *s,
+                                const unsigned char *q, const char **out,
+                                size_t *len) {
+  const unsigned char *e = (const unsigned char *)d->end;
   size_t n = 0;
-  /* Fast path: find the closing quote with memchr; if no backslash and no
-   * control character comes before it, push the bytes as they are. */
-  q = memchr(s, '"', (size_t)(d->end - s));
-  if (q == NULL)
-    return 0;
-  if (!has_special((const unsigned char *)s, (const unsigned char *)q)) {
-    lua_pushlstring(d->L, s, (size_t)(q - s));
-    d->p = q + 1;
-    return 1;
-  }
-  /* Slow path: copy what we passed, then decode escapes. */
-  n = (size_t)(d->p - s);
-  if (!grow(d, n + 64))
-    return 0;
-  memcpy(d->buf, s, n);
-  while (d->p < d->end) {
-    unsigned char c = (unsigned char)*d->p;
-    if (!grow(d, n + 8))
+  for (;;) {
+    size_t run = (size_t)(q - s);
+    unsigned cp, lo;
+    d->p = (const char *)q; /* where an error stops */
+    if (q == e || *q < 0x20)
       return 0;
-    if (c == '"') {
-      lua_pushlstring(d->L, d->buf, n);
-      d->p++;
+    /* An escape writes at most 4 bytes (a surrogate pair's UTF-8). */
+    if (!grow(d, n + run + 4))
+      return 0;
+    memcpy(d->buf + n, s, run);
+    n += run;
+    if (*q == '"') {
+      *out = d->buf;
+      *len = n;
+      d->p = (const char *)q + 1;
       return 1;
     }
-    if (c < 0x20)
+    if (e - q < 2)
       return 0;
-    if (c != '\\') {
-      d->buf[n++] = (char)c;
-      d->p++;
-      continue;
-    }
-    if (d->p + 1 >= d->end)
-      return 0;
-    c = (unsigned char)d->p[1];
-    d->p += 2;
-    switch (c) {
+    switch (q[1]) {
     case '"': d->buf[n++] = '"'; break;
     case '\\': d->buf[n++] = '\\'; break;
     case '/': d->buf[n++] = '/'; break;
@@ -180,17 +227,16 @@ static int string(dec_t *d) {
     case 'n': d->buf[n++] = '\n'; break;
     case 'r': d->buf[n++] = '\r'; break;
     case 't': d->buf[n++] = '\t'; break;
-    case 'u': {
-      unsigned cp, lo;
-      if (d->end - d->p < 4 || !hex4(d->p, &cp))
+    case 'u':
+      if (e - q < 6 || !hex4((const char *)q + 2, &cp))
         return 0;
-      d->p += 4;
+      q += 4; /* with the 2 below: past \uXXXX */
       if (cp >= 0xD800 && cp <= 0xDBFF) {
         /* A high surrogate wants its low half. */
-        if (d->end - d->p >= 6 && d->p[0] == '\\' && d->p[1] == 'u' &&
-            hex4(d->p + 2, &lo) && lo >= 0xDC00 && lo <= 0xDFFF) {
+        if (e - q >= 8 && q[2] == '\\' && q[3] == 'u' &&
+            hex4((const char *)q + 4, &lo) && lo >= 0xDC00 && lo <= 0xDFFF) {
           cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-          d->p += 6;
+          q += 6;
         } else {
           cp = 0xFFFD;
         }
@@ -199,12 +245,38 @@ static int string(dec_t *d) {
       }
       n += utf8(d->buf + n, cp);
       break;
-    }
     default:
       return 0;
     }
+    s = q + 2;
+    q = scan_plain(s, e);
   }
-  return 0;
+}
+
+/* At the opening quote: the string's bytes, unescaped, in *out and *len.
+ * A string without escapes (the common case) is not copied: *out points
+ * into the input; otherwise into d->buf, valid until the next string. */
+static inline int str_bytes(dec_t *d, const char **out, size_t *len) {
+  const unsigned char *s = (const unsigned char *)d->p + 1;
+  const unsigned char *e = (const unsigned char *)d->end;
+  const unsigned char *q = scan_plain(s, e);
+  if (q < e && *q == '"') {
+    *out = (const char *)s;
+    *len = (size_t)(q - s);
+    d->p = (const char *)q + 1;
+    return 1;
+  }
+  return str_escaped(d, s, q, out, len);
+}
+
+/* At the opening quote: pushes the string. */
+static int string(dec_t *d) {
+  const char *s;
+  size_t n;
+  if (!str_bytes(d, &s, &n))
+    return 0;
+  lua_pushlstring(d->L, s, n);
+  return 1;
 }
 
 /* Scans a number's syntax (RFC 8259); tells whether it is a float. */
@@ -319,15 +391,20 @@ static int colon(dec_t *d) {
   return 1;
 }
 
-static int object_sel(dec_t *d, const om_json_fields_t *sel);
+static int object_sel(dec_t *d, om_json_fields_t *sel);
 
 /* An object built in full. */
 static int object(dec_t *d) { return object_sel(d, NULL); }
 
-static int array(dec_t *d) {
+/* An array whose elements are built under `sel` (see value_sel); in full
+ * when it is NULL. */
+static int array_sel(dec_t *d, om_json_fields_t *sel) {
   lua_State *L = d->L;
   lua_Integer i = 0;
   int more;
+  /* [arr, value]; a nested container checks for its own. */
+  if (!lua_checkstack(L, 2))
+    return 0;
   d->p++;
   lua_createtable(L, 4, 0);
   skip_ws(d);
@@ -336,7 +413,7 @@ static int array(dec_t *d) {
     return 1;
   }
   for (;;) {
-    if (!value(d))
+    if (!(sel == NULL ? value(d) : value_sel(d, sel)))
       return 0;
     lua_rawseti(L, -2, ++i);
     if ((more = next_member(d, ']')) != MORE)
@@ -344,56 +421,51 @@ static int array(dec_t *d) {
   }
 }
 
+static int array(dec_t *d) { return array_sel(d, NULL); }
+
 /* ---- parsing without building: the members nobody asked for ---------- */
 
-/* Checks the escapes and control characters of [b, ...) up to a closing
- * quote; returns the quote or NULL when the string is not valid JSON. */
-static const unsigned char *check_escapes(const unsigned char *b,
-                                          const unsigned char *end) {
+/* The rest of a skipped string from q, its first special byte. */
+static NOINLINE int skip_escaped(dec_t *d, const unsigned char *q) {
+  const unsigned char *e = (const unsigned char *)d->end;
   unsigned cp;
-  while (b < end) {
-    unsigned char c = *b;
-    if (c == '"')
-      return b;
-    if (c < 0x20)
-      return NULL;
-    if (c != '\\') {
-      b++;
-      continue;
+  for (;;) {
+    d->p = (const char *)q; /* where an error stops */
+    if (q == e || *q < 0x20)
+      return 0;
+    if (*q == '"') {
+      d->p++;
+      return 1;
     }
-    if (b + 1 >= end)
-      return NULL;
-    c = b[1];
-    if (c == 'u') {
-      if (end - b < 6 || !hex4((const char *)b + 2, &cp))
-        return NULL;
-      b += 6;
-    } else if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' ||
-               c == 'n' || c == 'r' || c == 't') {
-      b += 2;
-    } else {
-      return NULL;
+    if (e - q < 2)
+      return 0;
+    switch (q[1]) {
+    case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r':
+    case 't':
+      q += 2;
+      break;
+    case 'u':
+      if (e - q < 6 || !hex4((const char *)q + 2, &cp))
+        return 0;
+      q += 6;
+      break;
+    default:
+      return 0;
     }
+    q = scan_plain(q, e);
   }
-  return NULL;
 }
 
 /* A string nobody asked for: validated as strictly as one we build, but
- * without copying it.  The closing quote is found with memchr (many bytes
- * per step); only strings with escapes take the byte-by-byte path. */
-static int skip_string(dec_t *d) {
-  const unsigned char *s = (const unsigned char *)d->p + 1;
-  const unsigned char *end = (const unsigned char *)d->end;
-  const unsigned char *q = memchr(s, '"', (size_t)(end - s));
-  if (q == NULL)
-    return 0;
-  if (has_special(s, q)) {
-    q = check_escapes(s, end);
-    if (q == NULL)
-      return 0;
+ * never copied. */
+static inline int skip_string(dec_t *d) {
+  const unsigned char *e = (const unsigned char *)d->end;
+  const unsigned char *q = scan_plain((const unsigned char *)d->p + 1, e);
+  if (q < e && *q == '"') {
+    d->p = (const char *)q + 1;
+    return 1;
   }
-  d->p = (const char *)q + 1;
-  return 1;
+  return skip_escaped(d, q);
 }
 
 static int skip_container(dec_t *d, char open) {
@@ -448,11 +520,62 @@ static int skip_value(dec_t *d) {
   }
 }
 
+/* The member of `sel` named k, or NULL. */
+static field_t *find_field(om_json_fields_t *sel, const char *k,
+                           size_t len) {
+  int i = len > 0 ? sel->by_first[(unsigned char)k[0]] : sel->empty;
+  while (i >= 0) {
+    field_t *f = &sel->item[i];
+    if (f->len == len &&
+        (len <= 1 || memcmp(f->key + 1, k + 1, len - 1) == 0))
+      return f;
+    i = f->next;
+  }
+  return NULL;
+}
+
+/* Lua interns strings up to this length (LUAI_MAXSHORTLEN), hashing
+ * every byte to find the copy it already has. */
+#define SHORT_STRING 40
+
+/* At the opening quote of a selected member's value: pushes the string.
+ * A member's value often repeats from line to line (type, role, the
+ * session's id), so the member keeps the last short string it built and
+ * pushes it again when the bytes are the same: a compare instead of
+ * Lua's hashing.  Long strings are not interned, so nothing to save. */
+static int member_string(dec_t *d, field_t *f) {
+  lua_State *L = d->L;
+  const char *s;
+  size_t n;
+  if (!str_bytes(d, &s, &n))
+    return 0;
+  if (n > SHORT_STRING) {
+    lua_pushlstring(L, s, n);
+    return 1;
+  }
+  if (f->vstr != NULL && f->vlen == n && memcmp(f->vstr, s, n) == 0) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, f->vref);
+    return 1;
+  }
+  f->vstr = lua_pushlstring(L, s, n);
+  f->vlen = n;
+  lua_pushvalue(L, -1);
+  if (f->vref == LUA_NOREF)
+    f->vref = luaL_ref(L, LUA_REGISTRYINDEX);
+  else
+    lua_rawseti(L, LUA_REGISTRYINDEX, f->vref);
+  return 1;
+}
+
 /* An object of which only the members in `sel` are built (all of them
  * when `sel` is NULL); the others are parsed and dropped. */
-static int object_sel(dec_t *d, const om_json_fields_t *sel) {
+static int object_sel(dec_t *d, om_json_fields_t *sel) {
   lua_State *L = d->L;
   int more;
+  /* [obj, key, value, copy of the value (member_string)]; a nested
+   * container checks for its own. */
+  if (!lua_checkstack(L, 4))
+    return 0;
   d->p++;
   lua_createtable(L, 0, sel == NULL || sel->n >= 4 ? 4 : sel->n);
   skip_ws(d);
@@ -461,58 +584,54 @@ static int object_sel(dec_t *d, const om_json_fields_t *sel) {
     return 1;
   }
   for (;;) {
-    int found = -1;
     skip_ws(d);
     if (d->p >= d->end || *d->p != '"')
       return 0;
     if (sel == NULL) {
-      if (!string(d)) /* [obj, key] */
+      if (!string(d) || !colon(d) || !value(d)) /* [obj, key, value] */
         return 0;
+      lua_rawset(L, -3);
     } else {
-      const char *k = d->p + 1;
+      /* Matched unescaped: "t\u0079pe" is the member "type". */
+      const char *k;
       size_t klen;
-      if (!skip_string(d))
+      field_t *f;
+      if (!str_bytes(d, &k, &klen) || !colon(d))
         return 0;
-      klen = (size_t)(d->p - 1 - k);
-      for (int i = 0; i < sel->n; i++) {
-        if (sel->item[i].len == klen &&
-            memcmp(sel->item[i].key, k, klen) == 0) {
-          found = i;
-          break;
+      f = find_field(sel, k, klen);
+      if (f == NULL) {
+        if (!skip_value(d))
+          return 0;
+      } else {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, f->ref);
+        skip_ws(d);
+        if (f->child == NULL && d->p < d->end && *d->p == '"') {
+          if (!member_string(d, f))
+            return 0;
+        } else if (!value_sel(d, f->child)) {
+          return 0;
         }
+        lua_rawset(L, -3);
       }
-    }
-    if (!colon(d))
-      return 0;
-    if (sel == NULL) {
-      if (!value(d)) /* [obj, key, value] */
-        return 0;
-      lua_rawset(L, -3);
-    } else if (found < 0) {
-      if (!skip_value(d))
-        return 0;
-    } else {
-      lua_rawgeti(L, LUA_REGISTRYINDEX, sel->item[found].ref);
-      if (!value_sel(d, sel->item[found].child))
-        return 0;
-      lua_rawset(L, -3);
     }
     if ((more = next_member(d, '}')) != MORE)
       return more == DONE;
   }
 }
 
-/* A value under a selection: objects are pruned, anything else (and any
- * value selected whole) is built in full. */
-static int value_sel(dec_t *d, const om_json_fields_t *sel) {
+/* A value under a selection: an object is pruned to it; so is each
+ * object inside an array (claude's message.content is an array of
+ * content blocks), and inside arrays in arrays; anything else, and any
+ * value selected whole (NULL), is built in full. */
+static int value_sel(dec_t *d, om_json_fields_t *sel) {
   int ok;
   if (sel == NULL)
     return value(d);
   skip_ws(d);
-  if (d->p < d->end && *d->p == '{') {
-    if (!lua_checkstack(d->L, 4) || ++d->depth > MAX_DEPTH)
+  if (d->p < d->end && (*d->p == '{' || *d->p == '[')) {
+    if (++d->depth > MAX_DEPTH)
       return 0;
-    ok = object_sel(d, sel);
+    ok = *d->p == '{' ? object_sel(d, sel) : array_sel(d, sel);
     d->depth--;
     return ok;
   }
@@ -523,8 +642,6 @@ static int value(dec_t *d) {
   int ok;
   skip_ws(d);
   if (d->p >= d->end)
-    return 0;
-  if (!lua_checkstack(d->L, 4))
     return 0;
   switch (*d->p) {
   case '{':
@@ -561,14 +678,15 @@ int om_json_decode(lua_State *L, const char *s, size_t n, size_t *err_at) {
 }
 
 int om_json_decode_fields(lua_State *L, const char *s, size_t n,
-                          const om_json_fields_t *sel, size_t *err_at) {
+                          om_json_fields_t *sel, size_t *err_at) {
   dec_t d;
   int top = lua_gettop(L), ok;
   memset(&d, 0, sizeof(d));
   d.L = L;
   d.p = d.start = s;
   d.end = s + n;
-  ok = value_sel(&d, sel);
+  /* A scalar needs one slot; containers check for what they need. */
+  ok = lua_checkstack(L, 1) && value_sel(&d, sel);
   if (ok) {
     skip_ws(&d);
     ok = d.p == d.end;
@@ -605,6 +723,7 @@ om_json_fields_t *om_json_fields_new(lua_State *L, int idx) {
       if (f->item[i].key != NULL)
         memcpy(f->item[i].key, k, len + 1);
       f->item[i].len = f->item[i].key != NULL ? len : (size_t)-1;
+      f->item[i].vref = LUA_NOREF;
       lua_pushvalue(L, -2);
       f->item[i].ref = luaL_ref(L, LUA_REGISTRYINDEX);
       f->item[i].child =
@@ -614,6 +733,19 @@ om_json_fields_t *om_json_fields_new(lua_State *L, int idx) {
     lua_pop(L, 1);
   }
   f->n = i;
+  f->empty = -1;
+  for (int b = 0; b < 256; b++)
+    f->by_first[b] = -1;
+  /* Chained from the last item, so each chain is in item order. */
+  for (i = f->n - 1; i >= 0; i--) {
+    field_t *it = &f->item[i];
+    int *head;
+    if (it->len == (size_t)-1) /* its name could not be copied */
+      continue;
+    head = it->len > 0 ? &f->by_first[(unsigned char)it->key[0]] : &f->empty;
+    it->next = *head;
+    *head = i;
+  }
   return f;
 }
 
@@ -623,6 +755,7 @@ void om_json_fields_free(lua_State *L, om_json_fields_t *f) {
   for (int i = 0; i < f->n; i++) {
     free(f->item[i].key);
     luaL_unref(L, LUA_REGISTRYINDEX, f->item[i].ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, f->item[i].vref);
     om_json_fields_free(L, f->item[i].child);
   }
   free(f);
@@ -656,12 +789,22 @@ static int fields_gc(lua_State *L) {
 
 /* core.json_decode(s[, fields]): `fields` selects which members of the
  * objects to build: { key = true (whole value) | { nested fields } }, as a
- * table or compiled by core.json_fields. */
+ * table or compiled by core.json_fields.  Nested fields apply to a
+ * member's object, or to each object in a member's array (and in arrays
+ * nested in it); the array's other elements are built whole. */
 static int json_decode(lua_State *L) {
   size_t n, at = 0;
   const char *s = luaL_checklstring(L, 1, &n);
-  fields_ud *u = luaL_testudata(L, 2, FIELDS_MT);
+  fields_ud *u = NULL;
   int ok;
+  /* A compiled selection is known by its metatable, an upvalue: what
+   * luaL_testudata does, without looking the metatable up by name in the
+   * registry on every call (a script may decode line after line). */
+  if (lua_type(L, 2) == LUA_TUSERDATA && lua_getmetatable(L, 2)) {
+    if (lua_rawequal(L, -1, lua_upvalueindex(1)))
+      u = lua_touserdata(L, 2);
+    lua_pop(L, 1);
+  }
   if (u != NULL) {
     ok = om_json_decode_fields(L, s, n, u->f, &at);
   } else if (lua_istable(L, 2)) {
@@ -682,7 +825,8 @@ void om__open_json(lua_State *L) {
   static const luaL_Reg meta[] = {{"__gc", fields_gc}, {NULL, NULL}};
   static const luaL_Reg none[] = {{NULL, NULL}};
   om__new_class(L, FIELDS_MT, none, meta);
-  lua_pushcfunction(L, json_decode);
+  luaL_getmetatable(L, FIELDS_MT);
+  lua_pushcclosure(L, json_decode, 1);
   lua_setfield(L, -2, "json_decode");
   lua_pushcfunction(L, json_fields);
   lua_setfield(L, -2, "json_fields");

@@ -194,3 +194,74 @@ describe("provider format with text that is not a string", function()
     assert.is_nil(p.format({ type = "plain", text = 5 }))
   end)
 end)
+
+-- The daemon hands claude.parse its lines decoded through claude.fields
+-- (only what parse reads is built): the events and the log text must be
+-- those of a full decode, but for `raw`.
+describe("claude parse through its field selection", function()
+  local core = require("overmind.core")
+  local claude = require("overmind.providers.claude")
+  local sel = core.json_fields(claude.fields)
+  local SID = '"session_id":"cd92519e-b1b3-4b72-8b10-baaf95f09895"'
+  local function assistant(blocks)
+    return '{"type":"assistant","message":{"id":"msg_70","type":"message",' ..
+      '"role":"assistant","model":"claude-sonnet-4-5","content":' .. blocks ..
+      ',"stop_reason":null,"usage":{"input_tokens":12}},' ..
+      '"parent_tool_use_id":null,' .. SID .. ',"uuid":"675a"}'
+  end
+  local lines = {
+    '{"type":"system","subtype":"init","cwd":"/tmp",' .. SID ..
+      ',"tools":["Bash"],"mcp_servers":[],"uuid":"bb26"}',
+    assistant('[{"type":"thinking","thinking":"The user wrote: hi",' ..
+      '"signature":"sig"}]'),
+    assistant('[{"type":"tool_use","id":"toolu_a7","name":"Bash",' ..
+      '"input":{"command":"echo \\"hi\\"","opts":[{"a":1}]},' ..
+      '"caller":{"type":"direct"}}]'),
+    assistant('[{"type":"text","text":"Answer:\\nhi \\u00e9",' ..
+      '"citations":[{"url":"x"}]}]'),
+    assistant('[{"type":"text","text":"one"},{"type":"tool_use",' ..
+      '"id":"t2","name":"Read","input":{}},"odd",7,{"type":"image"},' ..
+      '{"type":"text","text":5}]'),
+    assistant('"plain content"'),
+    assistant('[]'),
+    assistant('{"type":"text","text":"not an array"}'),
+    '{"type":"user","message":{"role":"user","content":[{"tool_use_id":' ..
+      '"toolu_a7","type":"tool_result","content":"hello","is_error":false}]},' ..
+      SID .. '}',
+    '{"type":"user","message":{"role":"user","content":[{"tool_use_id":' ..
+      '"toolu_a7","type":"tool_result","content":[{"type":"text",' ..
+      '"text":"out","extra":1}],"is_error":true}]},' .. SID .. '}',
+    '{"type":"user","message":{"role":"user","content":"typed by a user"}}',
+    '{"type":"user","message":{"role":"user","content":[{"type":"text",' ..
+      '"text":"also typed"}]}}',
+    '{"type":"result","subtype":"success","is_error":false,' ..
+      '"duration_ms":15,"num_turns":2,"result":"Answer: hi",' .. SID ..
+      ',"total_cost_usd":0.0012,"usage":{"input_tokens":24}}',
+    '{"type":"result","subtype":"error_during_execution","is_error":true,' ..
+      '"duration_ms":3,"num_turns":1,' .. SID .. ',"cost_usd":2}',
+    '{"type":"stream_event","event":{"type":"content_block_delta"},' ..
+      SID .. '}',
+  }
+
+  local function same(a, b)
+    if type(a) ~= type(b) then return false end
+    if type(a) ~= "table" then return a == b end
+    for k, v in pairs(a) do
+      if k ~= "raw" and not same(v, b[k]) then return false end
+    end
+    for k in pairs(b) do
+      if k ~= "raw" and a[k] == nil then return false end
+    end
+    return true
+  end
+
+  for i, line in ipairs(lines) do
+    it("gives line " .. i .. " the events and text of a full decode",
+        function()
+      local full = claude.parse(line, assert(core.json_decode(line)))
+      local got = claude.parse(line, assert(core.json_decode(line, sel)))
+      assert.is_true(same(full, got), line)
+      assert.are.equal(claude.format(full), claude.format(got))
+    end)
+  end
+end)

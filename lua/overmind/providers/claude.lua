@@ -82,10 +82,15 @@ end
 -- The members of a stream-json line that parse() reads.  The C core
 -- decodes only these (the rest of a line -- usage, uuids, model names --
 -- is parsed and dropped), which is most of the cost of a chatty agent.
--- `raw` is the line decoded to this extent.
+-- `raw` is the line decoded to this extent.  message.content is a string
+-- or an array of content blocks: the selection applies to each block, to
+-- what block_event reads of it (not, say, a thinking block's signature).
 M.fields = {
   type = true, subtype = true, session_id = true,
-  message = { content = true },
+  message = { content = { type = true, text = true, name = true,
+                          input = true, id = true, thinking = true,
+                          tool_use_id = true, content = true,
+                          is_error = true } },
   result = true, is_error = true, duration_ms = true, num_turns = true,
   total_cost_usd = true, cost_usd = true,
 }
