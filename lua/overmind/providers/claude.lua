@@ -88,7 +88,7 @@ end
 M.fields = {
   type = true, subtype = true, session_id = true,
   message = { content = { type = true, text = true, name = true,
-                          input = true, id = true, thinking = true,
+                          input = true, thinking = true,
                           tool_use_id = true, content = true,
                           is_error = true } },
   result = true, is_error = true, duration_ms = true, num_turns = true,
