@@ -219,27 +219,7 @@ end
 -- A reader of the events stream straight on the socket; its reply has
 -- been read, so every event published after this call reaches it.
 local function reader(h, args)
-  local c = assert(core.connect(h.home .. "/overmind.sock"))
-  assert(c:send(cjson.encode({ cmd = "events", args = args or {} }) .. "\n"))
-  local reply, err = c:recv(10000)
-  assert(reply, "no reply to events: " .. tostring(err))
-  local r = { c = c, reply = reply, lines = {}, eof = false }
-  function r:read_until(pred, timeout)
-    local deadline = core.now() + math.floor((timeout or 10) * 1000)
-    while true do
-      local v = pred(self.lines)
-      if v then return v end
-      if self.eof then return nil end
-      local left = deadline - core.now()
-      if left <= 0 then return nil end
-      local line, rerr = self.c:recv(math.min(left, 200))
-      if line then
-        self.lines[#self.lines + 1] = line
-      elseif rerr == "eof" then
-        self.eof = true
-      end
-    end
-  end
+  local r = A.stream(h, "events", args)
   -- Reads what has already arrived (nothing for 300 ms: nothing more).
   function r:drain()
     self:read_until(function() return false end, 0.3)
@@ -585,8 +565,8 @@ describe("events", function()
     it("answers the socket request with an ok line, then one JSON line per event", function()
       e2e.ok(h, { "start" })
       local r = reader(h, { filters = { event = { "exited" } } })
-      assert.is_truthy(r.reply:match("^{\"ok\":{.*}$"), r.reply)
-      assert.are.equal("table", type(e2e.json_decode(r.reply).ok))
+      assert.is_truthy(r.reply_line:match("^{\"ok\":{.*}$"), r.reply_line)
+      assert.are.equal("table", type(r.reply.ok))
       local id = e2e.run(h, { "--name", "sock", "exit 4" })
       read_about(r, id, is_event("exited"), "the exited event")
       check(only(r.lines, id), id, "sock", {

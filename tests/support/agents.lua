@@ -83,15 +83,17 @@ end
 
 -- ---- subscribers on the socket ----------------------------------------------
 
--- Subscribes to mission `id` straight on the socket.  Returns a subscriber
--- whose first line (the reply) has been read, so every event after this
--- call reaches it.
-function A.subscribe(h, id)
+-- A streaming request (`subscribe`, `events`) straight on the socket.
+-- Returns a stream whose first line (the reply) has been read, so every
+-- line sent after this call reaches it: `reply` decoded, `reply_line` as
+-- it came.
+function A.stream(h, cmd, args)
   local c = assert(core.connect(h.home .. "/overmind.sock"))
-  assert(c:send(cjson.encode({ cmd = "subscribe", args = { id = id } }) .. "\n"))
+  assert(c:send(cjson.encode({ cmd = cmd, args = args or {} }) .. "\n"))
   local reply, err = c:recv(10000)
-  assert(reply, "no reply to subscribe: " .. tostring(err))
-  local s = { c = c, reply = e2e.json_decode(reply), lines = {}, eof = false }
+  assert(reply, "no reply to " .. cmd .. ": " .. tostring(err))
+  local s = { c = c, reply = e2e.json_decode(reply), reply_line = reply,
+              lines = {}, eof = false }
   -- Reads lines until pred(lines) is true, the stream ends or `timeout`
   -- seconds pass; returns pred's value.
   function s:read_until(pred, timeout)
@@ -117,6 +119,11 @@ function A.subscribe(h, id)
   end
   function s:close() self.c:close() end
   return s
+end
+
+-- Subscribes to mission `id` (SPEC §6).
+function A.subscribe(h, id)
+  return A.stream(h, "subscribe", { id = id })
 end
 
 -- The index of the first line (JSON-decoded) for which pred is true.

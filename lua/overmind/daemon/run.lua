@@ -131,35 +131,32 @@ function Output:update_delivery()
   if run then run:deliver(self.nsub > 0, self.nfollow > 0) end
 end
 
-function Output:follow(ctx)
-  if self.followers[ctx] then return end
-  self.followers[ctx] = true
-  self.nfollow = self.nfollow + 1
-  ctx:on_close(function() self:unfollow(ctx) end)
+-- Followers and subscribers are two sets of watchers, kept alike: a set
+-- by its name, and its count by the set's name.
+local COUNT = { followers = "nfollow", subscribers = "nsub" }
+
+function Output:watch(set, ctx)
+  if self[set][ctx] then return end
+  self[set][ctx] = true
+  self[COUNT[set]] = self[COUNT[set]] + 1
+  ctx:on_close(function() self:unwatch(set, ctx) end)
   self:update_delivery()
 end
 
-function Output:unfollow(ctx)
-  if not self.followers[ctx] then return end
-  self.followers[ctx] = nil
-  self.nfollow = self.nfollow - 1
+function Output:unwatch(set, ctx)
+  if not self[set][ctx] then return end
+  self[set][ctx] = nil
+  self[COUNT[set]] = self[COUNT[set]] - 1
   self:update_delivery()
 end
 
-function Output:subscribe(ctx)
-  if self.subscribers[ctx] then return end
-  self.subscribers[ctx] = true
-  self.nsub = self.nsub + 1
-  ctx:on_close(function() self:unsubscribe(ctx) end)
-  self:update_delivery()
-end
+-- `logs -f` and `attach`: the log's bytes.
+function Output:follow(ctx) self:watch("followers", ctx) end
+function Output:unfollow(ctx) self:unwatch("followers", ctx) end
 
-function Output:unsubscribe(ctx)
-  if not self.subscribers[ctx] then return end
-  self.subscribers[ctx] = nil
-  self.nsub = self.nsub - 1
-  self:update_delivery()
-end
+-- `subscribe`: the events.
+function Output:subscribe(ctx) self:watch("subscribers", ctx) end
+function Output:unsubscribe(ctx) self:unwatch("subscribers", ctx) end
 
 function Output:close_files()
   if self.log then self.log:close() end
