@@ -1,7 +1,8 @@
 #!/bin/sh
 # `make demo`: Overmind end to end on a private OVERMIND_HOME (a temporary
 # directory, removed at the end): a daemon, a few supervised missions, a
-# crash healed by its restart policy, a stall killed, a parent/child tree,
+# crash healed by its restart policy and the events it made, a stall
+# killed, a parent/child tree,
 # claude agents (played by the stand-in in tests/doubles/claude, so no
 # network or account is needed): a task, a session fed by `send`, a
 # pipeline of agents, and an orchestration script that decomposes a task
@@ -37,6 +38,11 @@ SH
 show run --name flaky --restart on-failure --backoff 200 sh "$OVERMIND_HOME/flaky.sh"
 show wait flaky
 show logs flaky
+
+step "The lifecycle events so far: the crashes, their restarts, the recovery"
+# `events` follows until Ctrl-C; here it replays the last minute and stops.
+printf '$ overmind events --since 1m --filter name=flaky\n'
+timeout 1 "$OM" events --since 1m --filter name=flaky || true
 
 step "A stalled agent (no output for 1s) is killed and marked crashed"
 show run --name stuck --activity-timeout 1 'echo thinking...; sleep 30'
