@@ -81,6 +81,8 @@ function om.run(spec)
   a[1] = nil
   if type(a.parent) == "table" then a.parent = a.parent.id end
   a.cwd = a.cwd or core.getcwd()
+  -- The mission runs in this script's environment (SPEC §9).
+  if a.client_env == nil then a.client_env = core.environ() end
   if not a.parent then
     local me = os.getenv("OVERMIND_MISSION_ID")
     if me and me ~= "" then a.default_parent = me end

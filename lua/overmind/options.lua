@@ -51,13 +51,37 @@ M.LIST = {
   { key = "pty", kind = "boolean", help = "run in a pseudo-terminal" },
   { key = "log_max", kind = "size", default = 64 << 20, arg = "SIZE",
     help = "rotate the log past SIZE, e.g. 64M (%s)" },
+  { key = "budget_usd", kind = "positive", arg = "X",
+    help = "stop the mission's tree once it has cost\nmore than $X" },
+  -- Agent flags (SPEC §9): each agent provider maps them to its CLI; a
+  -- provider that is not an agent refuses them (`not_an_agent`).
+  { key = "permission_mode", kind = "string", agent = true,
+    default = "default", arg = "MODE",
+    help = "default|accept-edits|plan|bypass: what the\nagent may do without asking (%s)" },
+  { key = "allowed_tools", kind = "list", split = ",", agent = true,
+    arg = "A,B", help = "tools the agent may use without asking\n(repeatable; the lists join)" },
+  { key = "disallowed_tools", kind = "list", split = ",", agent = true,
+    arg = "A,B", help = "tools the agent may not use (repeatable)" },
+  { key = "max_turns", kind = "integer", agent = true, arg = "N",
+    help = "stop the agent after N turns (where its CLI can)" },
+  { key = "append_system_prompt", kind = "string", agent = true,
+    arg = "TEXT", help = "text added to the agent's system prompt" },
+  { key = "agent_arg", kind = "list", agent = true, arg = "ARG",
+    help = "passed to the agent CLI as it is, before the\nprompt (repeatable)" },
   -- Set by Overmind's own clients, never by a user's flag or blueprint.
   { key = "default_parent", kind = "string", internal = true },
   { key = "rows", kind = "integer", internal = true },
   { key = "cols", kind = "integer", internal = true },
   { key = "display", kind = "string", internal = true },
   { key = "shared_name", kind = "boolean", internal = true },
+  -- The environment of the client that ran `run` (SPEC §9), the base of
+  -- the mission's own; kept in its record (mode 0600).
+  { key = "client_env", kind = "map", internal = true },
 }
+
+-- The permission modes (SPEC §9), as users write them; each agent
+-- provider maps them to its CLI's own.
+M.PERMISSION_MODES = { "default", "accept-edits", "plan", "bypass" }
 
 -- Lookups derived from the list.
 M.by_key = {}
@@ -90,7 +114,8 @@ end
 
 -- Flag kinds of cli/args.lua for each option kind.
 local FLAG_KIND = { string = "string", integer = "integer", number = "number",
-                    boolean = "bool", size = "size", map = "list" }
+                    positive = "number", boolean = "bool", size = "size",
+                    map = "list", list = "list" }
 
 -- The `run` flags: { [flag] = { kind, key } }, as cli/args.lua takes them.
 function M.flags()
@@ -151,6 +176,28 @@ function M.is_strings(v)
   return true
 end
 
+-- A list whose items may hold several values each ("Bash,Read"): one
+-- value an item, blanks dropped.
+function M.split(list, sep)
+  local out = {}
+  for _, item in ipairs(list) do
+    for v in (item .. sep):gmatch("(.-)" .. sep:gsub("%p", "%%%0")) do
+      v = v:match("^%s*(.-)%s*$")
+      if v ~= "" then out[#out + 1] = v end
+    end
+  end
+  return out
+end
+
+-- The options a mission was given that only an agent takes.
+function M.agent_flags(args)
+  local out = {}
+  for _, o in ipairs(M.LIST) do
+    if o.agent and args[o.key] ~= nil then out[#out + 1] = o.key end
+  end
+  return out
+end
+
 -- kind -> function(v, lenient) returning the normalized value or nil.
 -- `lenient` (blueprints, om.run{}) also takes env values that are numbers
 -- or booleans, as TOML and Lua write them.
@@ -158,6 +205,11 @@ local CONVERT = {
   string = function(v) return type(v) == "string" and v or nil end,
   number = function(v)
     if type(v) == "number" and v == v and v >= 0 and v ~= math.huge then
+      return v
+    end
+  end,
+  positive = function(v)
+    if type(v) == "number" and v == v and v > 0 and v ~= math.huge then
       return v
     end
   end,
@@ -180,6 +232,12 @@ local CONVERT = {
   end,
   table = function(v) if type(v) == "table" then return v end end,
   strings = function(v) if M.is_strings(v) then return v end end,
+  -- A repeatable flag: an array of strings (a lone string, in a blueprint
+  -- or om.run{}, is a list of one).
+  list = function(v, lenient)
+    if lenient and type(v) == "string" then return { v } end
+    if M.is_strings(v) then return v end
+  end,
   map = function(v, lenient)
     if type(v) ~= "table" or (next(v) ~= nil and is_array(v)) then return nil end
     local out = {}
@@ -205,7 +263,8 @@ M.KIND_NAMES = {
   integer = "a non-negative integer", boolean = "a boolean",
   size = "a positive size (bytes, or e.g. 64M)",
   map = "an object of strings", table = "an object",
-  strings = "an array of strings",
+  strings = "an array of strings", list = "an array of strings",
+  positive = "a positive number",
 }
 
 -- Normalizes a table of options written under any accepted name: returns
@@ -226,6 +285,7 @@ function M.normalize(t, opts)
     else
       local cv = CONVERT[o.kind](v, opts.lenient)
       if cv == nil then return nil, "invalid", name, o end
+      if o.split then cv = M.split(cv, o.split) end
       out[o.key] = cv
     end
   end

@@ -306,12 +306,13 @@ describe("run", function()
   end)
 
   describe("environment", function()
-    it("is the daemon's plus the mission's identity and --env, without CLAUDECODE", function()
-      e2e.ok(h, { "start" }, { env = { "CLAUDECODE=1",
-        "CLAUDE_CODE_ENTRYPOINT=cli", "OM_FROM_DAEMON=inherited" } })
+    -- SPEC §9 (M3.6): the client's environment, not the daemon's.
+    it("is the client's plus the mission's identity and --env, without CLAUDECODE", function()
+      e2e.ok(h, { "start" }, { env = { "OM_FROM_DAEMON=not-passed" } })
       local out = e2e.ok(h, { "run", "--json", "--name", "envy",
         "--env", "OM_X=1", "--env", "OM_Y=a=b c", "env" },
-        { env = { "OM_FROM_CLI=not-passed" } })
+        { env = { "OM_FROM_CLI=passed", "CLAUDECODE=1",
+                  "CLAUDE_CODE_ENTRYPOINT=cli" } })
       local id = out:match('"id":"(%x+)"')
       e2e.wait_status(h, id, "stopped")
       local env = {}
@@ -324,15 +325,16 @@ describe("run", function()
       assert.are.equal(h.home, env.OVERMIND_HOME)
       assert.are.equal("1", env.OM_X)
       assert.are.equal("a=b c", env.OM_Y)
-      assert.are.equal("inherited", env.OM_FROM_DAEMON)
-      assert.is_nil(env.OM_FROM_CLI)
+      assert.are.equal("passed", env.OM_FROM_CLI)
+      assert.is_nil(env.OM_FROM_DAEMON)
       assert.is_nil(env.CLAUDECODE)
       assert.is_nil(env.CLAUDE_CODE_ENTRYPOINT)
     end)
 
-    it("lets --env override the daemon's variables", function()
-      e2e.ok(h, { "start" }, { env = { "OM_OVER=daemon" } })
-      local id = e2e.run(h, { "--env", "OM_OVER=mission", "echo $OM_OVER" })
+    it("lets --env override the client's variables", function()
+      e2e.ok(h, { "start" })
+      local id = e2e.run(h, { "--env", "OM_OVER=mission", "echo $OM_OVER" },
+        { env = { "OM_OVER=client" } })
       e2e.wait_status(h, id, "stopped")
       assert.are.equal("mission\n", e2e.ok(h, { "logs", id }))
     end)

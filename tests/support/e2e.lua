@@ -83,10 +83,10 @@ function M.ok(h, args, opts)
 end
 
 -- Starts a mission and returns its id.
-function M.run(h, args)
+function M.run(h, args, opts)
   local full = { "run", "--json" }
   for _, a in ipairs(args) do full[#full + 1] = a end
-  local out = M.ok(h, full)
+  local out = M.ok(h, full, opts)
   return assert(out:match('"id":"(%x+)"'), "no id in: " .. out)
 end
 

@@ -31,16 +31,10 @@ function M.request_args(opts, words)
       a.env[k] = v
     end
   end
-  -- The agent executables the user chose in this shell travel with the
-  -- mission: a daemon started earlier, from another environment, must
-  -- still run the stand-in the user just exported.
-  for _, k in ipairs(require("overmind.providers").executable_vars()) do
-    local v = os.getenv(k)
-    if v and v ~= "" and not (a.env and a.env[k]) then
-      a.env = a.env or {}
-      a.env[k] = v
-    end
-  end
+  -- The mission runs in this shell's environment (SPEC §9), not the one
+  -- the daemon started with: an API key or an agent executable exported
+  -- since reaches it.
+  a.client_env = core.environ()
   a.cwd = absolute(opts.cwd or core.getcwd() or ".")
   if not a.parent then
     local me = os.getenv("OVERMIND_MISSION_ID")

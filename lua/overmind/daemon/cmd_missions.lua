@@ -13,6 +13,9 @@ local DEFER = require("overmind.daemon.server").DEFER
 
 local default = options.default
 
+local PERMISSION_MODES = {}
+for _, mode in ipairs(options.PERMISSION_MODES) do PERMISSION_MODES[mode] = true end
+
 -- Mission types a user may ask for; the daemon's own callers (`apply`,
 -- `script`) make the others.
 local USER_TYPES = { task = true, session = true }
@@ -77,6 +80,16 @@ return function(D)
     if mtype == "session" and not prov.sessions then
       return nil, "provider_has_no_sessions"
     end
+    local agent_flags = options.agent_flags(a)
+    if #agent_flags > 0 and not prov.agent then
+      return nil, "not_an_agent: " .. provider .. " takes no " ..
+        table.concat(agent_flags, ", ")
+    end
+    local mode = a.permission_mode
+    if mode and not PERMISSION_MODES[mode] then
+      return nil, "invalid_permission_mode: " .. mode .. " (one of " ..
+        table.concat(options.PERMISSION_MODES, ", ") .. ")"
+    end
     local m = {
       id = new_id(),
       name = a.name or names.new_name(function(n) return reg:name_in_use(n) end),
@@ -98,13 +111,31 @@ return function(D)
       timeout = (a.timeout or 0) > 0 and a.timeout or nil,
       stop_timeout = a.stop_timeout or default("stop_timeout"),
       log_max = a.log_max or default("log_max"),
+      budget_usd = a.budget_usd,
+      client_env = a.client_env,
       restart_count = 0,
       created_at = core.time(),
     }
-    -- Ask the provider now, so a broken one fails `run` instead of
-    -- creating a mission that can only crash.
+    if prov.agent then
+      for _, o in ipairs(options.LIST) do
+        if o.agent then
+          local v = a[o.key]
+          if v == nil then v = o.default end
+          -- an empty list is no list: the record holds none
+          if type(v) == "table" and #v == 0 then v = nil end
+          m[o.key] = v
+        end
+      end
+    end
+    -- Ask the provider now, so a broken one -- or a CLI that would refuse
+    -- what was asked of it -- fails `run` instead of creating a mission
+    -- that can only crash.
     local _, berr = providers.command(prov, m)
     if berr then return nil, berr end
+    if prov.check then
+      local ok, why = providers.call(prov, "check", providers.describe(m))
+      if ok == nil and why then return nil, why end
+    end
     return m
   end
 

@@ -1,4 +1,5 @@
--- The environment a mission's process gets (SPEC §2): the daemon's, minus
+-- The environment a mission's process gets (SPEC §2, §9): the client's
+-- (the daemon's when the client sent none), minus
 -- what would confuse a nested agent, plus the mission's identity and the
 -- user's --env pairs.
 local M = {}
@@ -12,8 +13,10 @@ local drop = {
   OVERMIND_MISSION_NAME = true,
 }
 
--- base: K -> V (the daemon's environment); returns an array "K=V".
+-- base: K -> V (the daemon's environment, for a mission whose client sent
+-- none); returns an array "K=V".
 function M.build(base, m, home)
+  base = m.client_env or base
   local env = {}
   for k, v in pairs(base) do
     if not drop[k] then env[k] = v end

@@ -3,24 +3,36 @@
 -- state survives `shutdown` and `kill -9` alike.
 local core = require("overmind.core")
 local json = require("overmind.json")
+local options = require("overmind.options")
 local paths = require("overmind.paths")
 
 local M = {}
 
--- Fields that make up the record on disk (runtime state lives in m.rt).
+-- Fields that make up the record on disk: what the mission is (its
+-- options, as overmind.options declares them) and what became of it.
+-- What a run holds while it lives (its Run, Output, timers) is not here.
 M.FIELDS = {
-  "id", "name", "seq", "type", "provider", "command", "display", "cwd", "model", "env",
-  "pty", "parent", "restart_policy", "max_restarts", "max_seconds",
-  "backoff_ms", "activity_timeout", "timeout", "stop_timeout", "log_max",
-  "state", "exit_code", "os_pid", "os_start", "restart_count", "backoff_n",
-  "restart_times", "created_at", "started_at", "ended_at", "run_started",
-  "session_id", "result", "steps",
+  "id", "seq", "state", "exit_code", "os_pid", "os_start", "restart_count",
+  "backoff_n", "restart_times", "created_at", "started_at", "ended_at",
+  "run_started", "session_id", "result", "steps", "restart_policy",
+  "cost_usd", "input_tokens", "output_tokens",
 }
+-- Options a mission keeps (the others only steer `run` itself).
+local TRANSIENT = { restart = true, default_parent = true, rows = true,
+                    cols = true, shared_name = true }
+local LISTS = { restart_times = true }
+for _, o in ipairs(options.LIST) do
+  if not TRANSIENT[o.key] then M.FIELDS[#M.FIELDS + 1] = o.key end
+  if o.kind == "list" then LISTS[o.key] = true end
+end
 
 function M.encode(m)
   local rec = {}
-  for _, f in ipairs(M.FIELDS) do rec[f] = m[f] end
-  if rec.restart_times then rec.restart_times = json.array(rec.restart_times) end
+  for _, f in ipairs(M.FIELDS) do
+    local v = m[f]
+    if LISTS[f] and v ~= nil then v = json.array(table.move(v, 1, #v, 1, {})) end
+    rec[f] = v
+  end
   return json.encode_bytes(rec)
 end
 

@@ -10,6 +10,9 @@ local type = type
 
 local M = {}
 
+-- It takes the agent flags (SPEC §9).
+M.agent = true
+
 M.executable = { var = "OVERMIND_CLAUDE_BIN", name = "claude" }
 
 function M.build_command(m)

@@ -7,6 +7,9 @@ local common = require("overmind.providers.common")
 
 local M = {}
 
+-- It takes the agent flags (SPEC §9).
+M.agent = true
+
 M.executable = { var = "OVERMIND_GEMINI_BIN", name = "gemini" }
 
 -- One process per task: a session would need one CLI process per turn.

@@ -16,6 +16,10 @@
 --   executable           { var = "OVERMIND_X_BIN", name = "x" }: the CLI
 --                        it runs and the variable that overrides it
 --   sessions             false when it cannot run a session
+--   agent                true when it takes the agent flags of SPEC §9
+--                        (permission_mode, allowed_tools, ...)
+--   check(m)             nil, reason when its CLI would refuse what the
+--                        mission asks (`run` fails with the reason)
 local M = {}
 
 M.BUILTIN = { "raw", "claude", "codex", "gemini" }
@@ -42,7 +46,7 @@ local function complete(p, name)
     return nil, "provider_error: provider '" .. name .. "': fields must be a table"
   end
   for _, f in ipairs({ "parse", "format", "encode_message", "first_message",
-                       "attach" }) do
+                       "attach", "check" }) do
     if p[f] ~= nil and type(p[f]) ~= "function" then
       return nil, "provider_error: provider '" .. name .. "': " .. f ..
         " must be a function"
@@ -57,6 +61,7 @@ local function complete(p, name)
   -- core appends output to output.log as it is.
   out.transforms = p.parse ~= nil or p.format ~= nil
   out.sessions = p.sessions ~= false
+  out.agent = p.agent == true
   out.parse = p.parse or default_parse
   out.format = p.format or default_format
   out.encode_message = p.encode_message or default_encode
@@ -113,15 +118,27 @@ function M.call(p, fn, ...)
   return a, b
 end
 
--- What a provider sees of a mission (SPEC §6): a copy, so that nothing it
--- does reaches the record.
+-- What a provider sees of a mission (SPEC §6, §9): a copy, so that
+-- nothing it does reaches the record.  `env` is the environment the
+-- mission runs in, less Overmind's own variables: the client's, with the
+-- --env pairs over it.
 function M.describe(m)
   local env = {}
+  for k, v in pairs(m.client_env or {}) do env[k] = v end
   for k, v in pairs(m.env or {}) do env[k] = v end
+  local function list(l)
+    if not l then return nil end
+    return table.move(l, 1, #l, 1, {})
+  end
   return {
     id = m.id, name = m.name, command = m.command or "", type = m.type,
     model = m.model, session_id = m.session_id, cwd = m.cwd,
     provider = m.provider, resume = m.session_id ~= nil, env = env,
+    permission_mode = m.permission_mode,
+    allowed_tools = list(m.allowed_tools),
+    disallowed_tools = list(m.disallowed_tools),
+    max_turns = m.max_turns, append_system_prompt = m.append_system_prompt,
+    agent_arg = list(m.agent_arg),
   }
 end
 
@@ -133,19 +150,6 @@ function M.command(p, m)
     return nil, "provider_error: build_command gave no command"
   end
   return cmd
-end
-
--- The variables that choose the built-in providers' executables
--- (OVERMIND_CLAUDE_BIN, ...).
-function M.executable_vars()
-  local out = {}
-  for _, name in ipairs(M.BUILTIN) do
-    local ok, p = pcall(require, "overmind.providers." .. name)
-    if ok and type(p) == "table" and p.executable then
-      out[#out + 1] = p.executable.var
-    end
-  end
-  return out
 end
 
 return M
