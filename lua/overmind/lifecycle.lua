@@ -14,6 +14,8 @@ M.KINDS = {
   stalled = {},
   result = { "is_error", "cost_usd" },
   removed = {},
+  waiting = {},
+  budget_exceeded = { "budget_usd", "cost_usd" },
 }
 
 -- The events a daemon keeps for `events --since`, across its restarts.

@@ -69,8 +69,9 @@ describe("agents", function()
       local id = A.run_claude(h, { "what", "is", "2+2" })
       local m = e2e.wait_status(h, id, "stopped")
       local r = result_of(h, id)
-      assert.are.equal("cost_usd,duration_ms,is_error,num_turns,session_id,text",
-        keys(r))
+      -- SPEC §9 adds the turn's tokens and the tools the agent was refused
+      assert.are.equal("cost_usd,duration_ms,input_tokens,is_error,num_turns," ..
+        "output_tokens,permission_denials,session_id,text", keys(r))
       assert.are.equal("Answer: what is 2+2", r.text)
       assert.is_false(r.is_error)
       assert.are.equal(0.0012, r.cost_usd)

@@ -99,7 +99,8 @@ describe("sessions", function()
       assert.are.equal("integer", math.type(r.duration_ms))
       r = e2e.json_decode(e2e.ok(h, { "send", "--wait", "--json", id, "second" }))
       assert.are.equal("Answer: second", r.text)
-      assert.are.equal(0.0024, r.cost_usd)
+      -- the turn's own cost (SPEC §9), not the process's running total
+      assert.are.equal(0.0012, r.cost_usd)
       -- an error answer
       r = e2e.json_decode(e2e.om(h, { "send", "--wait", "--json", id, "FAIL", "it" }).out)
       assert.is_true(r.is_error)

@@ -44,7 +44,7 @@ function M.result(argv)
   if not pos[1] then return out.fail("usage: overmind result <id>") end
   local res, err = client.call("result", { id = pos[1] })
   if not res then return out.fail(err) end
-  io.stdout:write(json.encode(res), "\n")
+  out.json(res)
   return 0
 end
 

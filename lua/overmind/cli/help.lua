@@ -130,11 +130,13 @@ Usage: overmind prune
 
 Removes every exited mission and its files.]==],
   wait = [==[
-Usage: overmind wait <id>... [--timeout MS] [--any]
+Usage: overmind wait <id>... [--timeout MS] [--any] [--waiting]
 
 Blocks until the missions reach a final state and prints
 "Mission <id> finished: <status> (exit code <n>)" for each; exits with the
 first non-zero exit code.  --any returns when the first one finishes.
+--waiting also returns when an agent session has answered and waits for
+a message ("Mission <id> waiting for a message", exit 0).
 On timeout: "Error: timeout", exit 124.]==],
   events = [==[
 Usage: overmind events [--json] [--since <RFC3339|Ns|Nm>] [--filter K=V]...

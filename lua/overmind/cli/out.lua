@@ -16,7 +16,8 @@ end
 -- Re-encodes a reply for printing, keeping arrays arrays: the daemon's
 -- `[]` decodes to an empty table, which must print as `[]` again.
 local ARRAY_FIELDS = { children = true, files = true, ids = true,
-                       removed = true, killed = true }
+                       removed = true, killed = true,
+                       permission_denials = true }
 
 local function fix(v, key)
   if type(v) ~= "table" then return v end

@@ -165,23 +165,40 @@ return function(D)
   end
   D.resolve = resolve
 
+  -- The cost of a mission and its descendants (SPEC §9), memoized in
+  -- `memo` over one listing; nil when none of them has cost anything.
+  local function tree_cost(m, memo)
+    if memo and memo[m] ~= nil then return memo[m] or nil end
+    local sum = m.cost_usd
+    for _, c in ipairs(reg:children(m.id)) do
+      local cc = tree_cost(c, memo)
+      if cc then sum = (sum or 0) + cc end
+    end
+    if memo then memo[m] = sum or false end
+    return sum
+  end
+  D.tree_cost = tree_cost
+
   function H.ps(a)
     local err = check.args(a, { children = "string?" })
     if err then return nil, err end
     local list = reg:list()
     local idx = info.children_index(list)
     local now = core.time()
+    local memo = {}
     local out = {}
     if a.children then
       local p, perr = reg:resolve(a.children)
       if not p then return nil, perr end
       for _, m in ipairs(list) do
         if m.parent == p.id then
-          out[#out + 1] = info.of(m, idx[m.id], now)
+          out[#out + 1] = info.of(m, idx[m.id], now, tree_cost(m, memo))
         end
       end
     else
-      for i, m in ipairs(list) do out[i] = info.of(m, idx[m.id], now) end
+      for i, m in ipairs(list) do
+        out[i] = info.of(m, idx[m.id], now, tree_cost(m, memo))
+      end
     end
     return json.array(out)
   end
@@ -191,7 +208,7 @@ return function(D)
     if not m then return nil, err end
     local kids = {}
     for _, c in ipairs(reg:children(m.id)) do kids[#kids + 1] = c.id end
-    return info.of(m, kids, core.time())
+    return info.of(m, kids, core.time(), tree_cost(m))
   end
 
   -- Live descendants, depth-first (children before their parents).

@@ -5,22 +5,14 @@ local check = require("overmind.daemon.check")
 local json = require("overmind.json")
 local core = require("overmind.core")
 local providers = require("overmind.providers")
+local info = require("overmind.daemon.info")
 local supervisor = require("overmind.daemon.supervisor")
 local DEFER = require("overmind.daemon.server").DEFER
 
 return function(D)
   local H = {}
 
-  local function result_object(r)
-    return {
-      text = r.text == nil and json.null or r.text,
-      is_error = r.is_error == true,
-      duration_ms = r.duration_ms == nil and json.null or r.duration_ms,
-      cost_usd = r.cost_usd == nil and json.null or r.cost_usd,
-      num_turns = r.num_turns,
-      session_id = r.session_id,
-    }
-  end
+  local result_object = info.result
 
   -- The live attempt of a session that may take a message, or the reason.
   local function session_run(a)

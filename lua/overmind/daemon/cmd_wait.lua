@@ -12,7 +12,17 @@ local DEFER = require("overmind.daemon.server").DEFER
 return function(D)
   local H = {}
 
+  -- With --waiting (SPEC §9), a session that has answered and waits for
+  -- a message counts as done, as a mission that ended does.
+  local function waiting(m)
+    return m.run ~= nil and m.run:activity() == "waiting"
+  end
+
   local function outcome(m)
+    if waiting(m) then
+      return { id = m.id, name = m.name, status = supervisor.status(m),
+               exit_code = json.null, waiting = true }
+    end
     if m.state == "killed" then
       return { id = m.id, name = m.name, status = "killed",
                exit_code = json.null, killed = true }
@@ -23,7 +33,7 @@ return function(D)
 
   function H.wait(a, ctx)
     local err = check.args(a, { ids = "strings", any = "boolean?",
-                                timeout_ms = "number?" })
+                                waiting = "boolean?", timeout_ms = "number?" })
     if err then return nil, err end
     if #a.ids == 0 then return nil, "invalid_argument: missing ids" end
     local ms = {}
@@ -34,8 +44,11 @@ return function(D)
     end
     local results, left = {}, 0
     local finished = {} -- in order of finishing, for --any
+    local function done(m)
+      return not supervisor.is_live(m) or (a.waiting and waiting(m))
+    end
     for i, m in ipairs(ms) do
-      if supervisor.is_live(m) then
+      if not done(m) then
         left = left + 1
       else
         results[i] = outcome(m)
@@ -53,8 +66,9 @@ return function(D)
       if sub then sub:cancel() end
     end
     sub = D.bus:subscribe(function(rec, _, mm)
-      if rec.event ~= "exited" and rec.event ~= "removed" then return end
-      if supervisor.is_live(mm) then return end -- it restarts
+      local ev = rec.event
+      if ev ~= "exited" and ev ~= "removed" and ev ~= "waiting" then return end
+      if not done(mm) then return end -- it restarts, or is not asked for
       for j, x in ipairs(ms) do
         if x == mm and not results[j] then
           results[j] = outcome(mm)

@@ -29,7 +29,26 @@ function M.children_index(list)
   return idx
 end
 
-function M.of(m, children, now)
+-- A result as `result`, `send --wait --json` and `info` show it (SPEC §6,
+-- §9): cost and tokens of its own turn, the tools the agent was refused.
+function M.result(r)
+  return {
+    text = opt(r.text),
+    is_error = r.is_error == true,
+    duration_ms = opt(r.duration_ms),
+    cost_usd = opt(r.cost_usd),
+    num_turns = r.num_turns,
+    session_id = r.session_id,
+    input_tokens = r.input_tokens,
+    output_tokens = r.output_tokens,
+    permission_denials = json.array(
+      r.permission_denials and table.move(r.permission_denials, 1,
+        #r.permission_denials, 1, {}) or {}),
+  }
+end
+
+-- tree_cost: the cost of the mission and all its descendants.
+function M.of(m, children, now, tree_cost)
   local status = supervisor.status(m)
   local uptime = null
   if status == "running" and m.started_at then
@@ -63,6 +82,16 @@ function M.of(m, children, now)
     started_at = iso(m.started_at),
     ended_at = iso(m.ended_at),
     uptime = uptime,
+    activity = opt(m.run and m.run:activity()),
+    cost_usd = opt(m.cost_usd),
+    tree_cost_usd = opt(tree_cost),
+    input_tokens = opt(m.input_tokens),
+    output_tokens = opt(m.output_tokens),
+    budget_usd = opt(m.budget_usd),
+    permission_denials = json.array(m.result and m.result.permission_denials
+      and table.move(m.result.permission_denials, 1,
+        #m.result.permission_denials, 1, {}) or {}),
+    permission_mode = opt(m.permission_mode),
   }
 end
 

@@ -96,7 +96,28 @@ local function build(home)
     save = D.save,
     event = D.event,
     on_exit = function(m, code, crash) D.sup:dispatch(m, "exit", code, crash) end,
+    on_cost = function(m) D.check_budgets(m) end,
   }
+
+  -- A mission's cost grew: it and each of its ancestors with a budget is
+  -- checked against its tree's cost (SPEC §9); one past it is stopped
+  -- with its whole tree.
+  function D.check_budgets(m)
+    local a, hops = m, 0
+    while a and hops < 1000 do
+      if a.budget_usd and not a.budget_exceeded and supervisor.is_live(a) then
+        local spent = D.tree_cost(a) or 0
+        if spent > a.budget_usd then
+          D.registry:each_in_tree(a, function(x)
+            if x ~= a and supervisor.is_live(x) then D.sup:dispatch(x, "stop") end
+          end)
+          D.sup:dispatch(a, "over_budget", spent)
+        end
+      end
+      a = a.parent and D.registry:get(a.parent)
+      hops = hops + 1
+    end
+  end
 
   -- The mission's output path (daemon/run.lua), made on first use.
   function D.output(m)

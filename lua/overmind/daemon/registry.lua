@@ -6,7 +6,9 @@ local R = {}
 R.__index = R
 
 function M.new()
-  return setmetatable({ by_id = {}, order = {}, next_seq = 1 }, R)
+  -- kids: parent id -> { child = true }, so a tree is walked without
+  -- scanning every mission at each level.
+  return setmetatable({ by_id = {}, order = {}, next_seq = 1, kids = {} }, R)
 end
 
 function R:add(m)
@@ -16,11 +18,20 @@ function R:add(m)
   if m.seq >= self.next_seq then self.next_seq = m.seq + 1 end
   self.by_id[m.id] = m
   self.order = nil -- rebuilt on demand
+  if m.parent then
+    self.kids[m.parent] = self.kids[m.parent] or {}
+    self.kids[m.parent][m] = true
+  end
 end
 
 function R:remove(m)
   self.by_id[m.id] = nil
   self.order = nil
+  local k = m.parent and self.kids[m.parent]
+  if k then
+    k[m] = nil
+    if next(k) == nil then self.kids[m.parent] = nil end
+  end
 end
 
 function R:get(id)
@@ -76,10 +87,15 @@ end
 -- Direct children, oldest first.
 function R:children(id)
   local out = {}
-  for _, c in ipairs(self:list()) do
-    if c.parent == id then out[#out + 1] = c end
-  end
+  for c in pairs(self.kids[id] or {}) do out[#out + 1] = c end
+  table.sort(out, function(a, b) return a.seq < b.seq end)
   return out
+end
+
+-- fn(m) for a mission and every descendant of it.
+function R:each_in_tree(m, fn)
+  fn(m)
+  for c in pairs(self.kids[m.id] or {}) do self:each_in_tree(c, fn) end
 end
 
 return M

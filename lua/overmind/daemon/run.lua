@@ -191,8 +191,11 @@ Run.__index = Run
 function M.new(m, ctx)
   return setmetatable({
     m = m, ctx = ctx, out = M.output_of(m, ctx),
-    sent = 0, results = 0, -- turns of this attempt: messages, results
+    -- Turns of this attempt: messages accepted, written to stdin, and
+    -- answered; the accepted ones not written yet wait in `queue`.
+    sent = 0, written = 0, results = 0, queue = {}, queued_bytes = 0,
     turns = waiters.new(), -- `send --wait`s, keyed by their turn
+    spent = {}, -- what a provider that reports running totals said last
   }, Run)
 end
 
@@ -298,6 +301,12 @@ function Run:on_exit(status, signame)
   local crash = m.type == "task" and self.last_result_error == true
   if crash and code == 0 then code = 1 end
   self.exited = true
+  if self.queue[1] then
+    -- Nothing is dropped silently: the log says what was never written.
+    self.out:mark(("--- %d queued message%s not sent: the session ended ---")
+      :format(#self.queue, #self.queue == 1 and "" or "s"))
+    self.queue, self.queued_bytes = {}, 0
+  end
   self.turns:fire(nil, "exited")
   self.ctx.on_exit(m, code, crash)
 end
@@ -322,6 +331,26 @@ function Run:on_text(ev)
   self.streaming = ev.delta == true
 end
 
+-- What a turn cost: a provider that reports running totals for its
+-- process (claude) gives the difference from its last figure; a new
+-- process starts from nothing.
+function Run:turn_figure(key, v)
+  if type(v) ~= "number" then return nil end
+  if not self.prov.running_totals then return v end
+  local last = self.spent[key] or 0
+  self.spent[key] = v
+  if v < last then return v end
+  return M.round(v - last)
+end
+
+-- Dollars and tokens add up without the noise of binary fractions
+-- (0.0024 - 0.0012 is 0.0012, not 0.0011999999999999997).
+function M.round(v)
+  if math.type(v) ~= "float" then return v end
+  local r = math.floor(v * 1e10 + 0.5) / 1e10
+  return math.tointeger(r) or r
+end
+
 function Run:on_result(ev)
   local m = self.m
   local text = ev.text
@@ -331,10 +360,18 @@ function Run:on_result(ev)
   self.last_text = nil
   local r = {
     text = text, is_error = ev.is_error == true,
-    duration_ms = ev.duration_ms, cost_usd = ev.cost_usd,
+    duration_ms = ev.duration_ms,
+    cost_usd = self:turn_figure("cost_usd", ev.cost_usd),
+    input_tokens = self:turn_figure("input_tokens", ev.input_tokens),
+    output_tokens = self:turn_figure("output_tokens", ev.output_tokens),
     num_turns = ev.num_turns, session_id = ev.session_id,
+    permission_denials = ev.permission_denials,
   }
   if r.session_id and not m.session_id then m.session_id = r.session_id end
+  -- The mission's own totals, over every turn, restart and resume.
+  for _, k in ipairs({ "cost_usd", "input_tokens", "output_tokens" }) do
+    if r[k] then m[k] = M.round((m[k] or 0) + r[k]) end
+  end
   m.result = r
   self.results = self.results + 1
   self.last_result_error = r.is_error
@@ -344,6 +381,24 @@ function Run:on_result(ev)
   self.ctx.event(m, "result", { is_error = r.is_error, cost_usd = r.cost_usd })
   local seen = self.results
   self.turns:fire_where(function(turn) return turn <= seen end, r)
+  if r.cost_usd and self.ctx.on_cost then self.ctx.on_cost(m) end
+  -- One turn at a time: the next message goes once this one is answered.
+  if self.queue[1] and self.written <= self.results then
+    local q = table.remove(self.queue, 1)
+    self.queued_bytes = self.queued_bytes - #q.bytes
+    self:write_turn(q.text, q.bytes)
+  end
+  if self:activity() == "waiting" then self.ctx.event(m, "waiting") end
+end
+
+-- SPEC §9: `working` while a turn is in progress, `waiting` when a
+-- session has answered and waits for a message; nil for a mission that is
+-- not an agent.
+function Run:activity()
+  if not self.prov or not self.prov.agent or not self.live then return nil end
+  if self.m.type ~= "session" then return "working" end
+  if self.written > self.results or self.queue[1] then return "working" end
+  return "waiting"
 end
 
 -- ---- the parse loop -------------------------------------------------------
@@ -461,10 +516,12 @@ end
 
 -- ---- requests -------------------------------------------------------------
 
--- Writes a message to a session's stdin, encoded by its provider, and
--- records it (`[human] <message>` in the log, a `human` event).  Returns
--- the message's turn in this attempt (1, 2, ...): the result that answers
--- it is the attempt's result of the same number.
+-- Takes a message for a session: encoded by its provider, written to its
+-- stdin -- or, for a provider that answers each message with a result,
+-- kept until the turn before it is answered, so its CLI never merges two
+-- messages into one turn (SPEC §9).  Returns the message's turn in this
+-- attempt (1, 2, ...): the result that answers it is the attempt's
+-- result of the same number.
 function Run:send(text)
   if not self.proc or self.exited then return nil, "not_running" end
   local bytes, err = providers.call(self.prov, "encode_message", text)
@@ -472,14 +529,28 @@ function Run:send(text)
   if type(bytes) ~= "string" then
     return nil, "provider_error: encode_message gave no bytes"
   end
-  if self.proc:stdin_queued() + #bytes > M.STDIN_MAX then
+  if self.queued_bytes + self.proc:stdin_queued() + #bytes > M.STDIN_MAX then
     return nil, "stdin_full"
   end
-  if not self.proc:write(bytes) then return nil, "not_running" end
-  self.out:mark("[human] " .. text)
-  self.out:event({ type = "human", text = text })
+  if self.prov.turns and (self.written > self.results or self.queue[1]) then
+    self.queue[#self.queue + 1] = { text = text, bytes = bytes }
+    self.queued_bytes = self.queued_bytes + #bytes
+  else
+    local ok, werr = self:write_turn(text, bytes)
+    if not ok then return nil, werr end
+  end
   self.sent = self.sent + 1
   return self.sent
+end
+
+-- Writes one message and records it: `[human] <message>` in the log, a
+-- `human` event, where the conversation has it.
+function Run:write_turn(text, bytes)
+  if not self.proc:write(bytes) then return nil, "not_running" end
+  self.written = self.written + 1
+  self.out:mark("[human] " .. text)
+  self.out:event({ type = "human", text = text })
+  return true
 end
 
 -- fn(result) when the result of `turn` arrives, fn(nil, "exited") when

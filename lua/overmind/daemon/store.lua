@@ -15,7 +15,7 @@ M.FIELDS = {
   "id", "seq", "state", "exit_code", "os_pid", "os_start", "restart_count",
   "backoff_n", "restart_times", "created_at", "started_at", "ended_at",
   "run_started", "session_id", "result", "steps", "restart_policy",
-  "cost_usd", "input_tokens", "output_tokens",
+  "cost_usd", "input_tokens", "output_tokens", "budget_exceeded",
 }
 -- Options a mission keeps (the others only steer `run` itself).
 local TRANSIENT = { restart = true, default_parent = true, rows = true,

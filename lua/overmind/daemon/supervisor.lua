@@ -59,6 +59,8 @@ local transitions = {
     stop = "begin_stop",
     stall = "kill_stalled",
     overtime = "kill_overtime",
+    over_budget = "kill_over_budget",
+    escalate = "escalate",
     kill = "remove",
   },
   stopping = {
@@ -70,6 +72,7 @@ local transitions = {
   restarting = {
     backoff_done = "respawn",
     stop = "cancel_restart",
+    over_budget = "end_over_budget",
     kill = "remove",
     lost = "recover",
   },
@@ -215,8 +218,13 @@ function Sup:finish(m, status)
   self:state(m).stops:fire(m)
 end
 
--- Applies the restart policy to a run that ended with `outcome`.
+-- Applies the restart policy to a run that ended with `outcome`; a
+-- mission over its budget is never brought back (SPEC §9).
 function Sup:decide(m, outcome)
+  if m.budget_exceeded then
+    self:finish(m, "crashed")
+    return true
+  end
   local d = policy.decide(m, m, outcome, self.deps.now())
   if d.restart then
     m.state = "restarting"
@@ -296,6 +304,47 @@ function Sup:kill_overtime(m)
   self.deps.log(m, "--- killed: timeout after " .. secs(m.timeout) .. "s ---")
   st.kill_reason = "timeout"
   st.run:kill("KILL")
+  return true
+end
+
+-- Money as the budget marker writes it: 2, 0.5, 0.0036.
+local function usd(v)
+  local s = string.format("%.4f", v):gsub("0+$", ""):gsub("%.$", "")
+  return s
+end
+M.usd = usd
+
+-- Its tree cost `spent`, past its --budget-usd: the mission is stopped as
+-- a stall is (TERM, then KILL after its stop timeout) and ends crashed.
+function Sup:over_budget(m, spent)
+  m.budget_exceeded = true
+  self.deps.log(m, ("--- killed: budget $%s exceeded ($%s) ---")
+    :format(usd(m.budget_usd), usd(spent)))
+  self:event(m, "budget_exceeded", { budget_usd = m.budget_usd,
+                                     cost_usd = spent })
+end
+
+function Sup:kill_over_budget(m, spent)
+  local st = self:state(m)
+  self:over_budget(m, spent)
+  st.kill_reason = "budget"
+  self:cancel(m, "stall")
+  self:cancel(m, "overtime")
+  local grace = (m.stop_timeout or 10) * 1000
+  if grace <= 0 then
+    st.run:kill("KILL")
+  else
+    st.run:kill("TERM")
+    self:arm(m, "escalate", grace, function() self:dispatch(m, "escalate") end)
+  end
+  self.deps.save(m)
+  return true
+end
+
+function Sup:end_over_budget(m, spent)
+  self:cancel(m, "backoff")
+  self:over_budget(m, spent)
+  self:finish(m, "crashed")
   return true
 end
 

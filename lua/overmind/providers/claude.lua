@@ -1,7 +1,7 @@
--- The claude provider (SPEC §6): the `claude` CLI in print mode with
--- stream-json output.  A task passes its prompt with -p; a session reads
--- user messages as stream-json lines on stdin, and a restarted session
--- resumes its conversation with --resume <session_id>.
+-- The claude provider (SPEC §6, §9): the `claude` CLI in print mode with
+-- stream-json output.  A task passes its prompt after `--`; a session
+-- reads user messages as stream-json lines on stdin, and a restarted
+-- session resumes its conversation with --resume <session_id>.
 local json = require("overmind.json")
 local shell = require("overmind.shell")
 local common = require("overmind.providers.common")
@@ -10,31 +10,71 @@ local type = type
 
 local M = {}
 
--- It takes the agent flags (SPEC §9).
+-- It takes the agent flags (SPEC §9), answers each message with a result,
+-- and reports the cost and tokens of its process so far in each.
 M.agent = true
+M.turns = true
+M.running_totals = true
 
 M.executable = { var = "OVERMIND_CLAUDE_BIN", name = "claude" }
 
+-- --permission-mode as the claude CLI spells it (SPEC §9).
+local MODES = { default = "default", ["accept-edits"] = "acceptEdits",
+                plan = "plan", bypass = "bypassPermissions" }
+
+-- The agent flags of SPEC §9, as claude's own options.
+local function agent_words(m, words)
+  local function add(...)
+    for _, w in ipairs({ ... }) do words[#words + 1] = w end
+  end
+  if m.model and m.model ~= "" then add("--model", m.model) end
+  if m.permission_mode and m.permission_mode ~= "default" then
+    add("--permission-mode", MODES[m.permission_mode])
+  end
+  if m.allowed_tools then add("--allowedTools", table.concat(m.allowed_tools, ",")) end
+  if m.disallowed_tools then
+    add("--disallowedTools", table.concat(m.disallowed_tools, ","))
+  end
+  if m.max_turns then add("--max-turns", tostring(m.max_turns)) end
+  if m.append_system_prompt then
+    add("--append-system-prompt", m.append_system_prompt)
+  end
+  for _, a in ipairs(m.agent_arg or {}) do add(a) end
+end
+
 function M.build_command(m)
-  local words
+  local words = { common.executable(m, M.executable), "-p" }
   if m.type == "session" then
-    words = { common.executable(m, M.executable), "-p",
-              "--input-format", "stream-json",
-              "--output-format", "stream-json", "--verbose" }
+    words[#words + 1] = "--input-format"
+    words[#words + 1] = "stream-json"
+  end
+  words[#words + 1] = "--output-format"
+  words[#words + 1] = "stream-json"
+  words[#words + 1] = "--verbose"
+  agent_words(m, words)
+  if m.type == "session" then
+    if m.session_id then
+      words[#words + 1] = "--resume"
+      words[#words + 1] = m.session_id
+    end
   else
-    words = { common.executable(m, M.executable), "-p",
-              m.command or "", "--output-format", "stream-json",
-              "--verbose" }
-  end
-  if m.model and m.model ~= "" then
-    words[#words + 1] = "--model"
-    words[#words + 1] = m.model
-  end
-  if m.type == "session" and m.session_id then
-    words[#words + 1] = "--resume"
-    words[#words + 1] = m.session_id
+    -- The prompt is data, never an option, whatever it starts with.
+    words[#words + 1] = "--"
+    words[#words + 1] = m.command or ""
   end
   return shell.join(words)
+end
+
+-- What claude itself would refuse, refused at `run` (SPEC §9): it will
+-- not bypass its permission checks as root, outside a sandbox it is told
+-- of (IS_SANDBOX=1).
+function M.check(m)
+  if m.permission_mode == "bypass" and
+      require("overmind.core").getuid() == 0 and m.env.IS_SANDBOX ~= "1" then
+    return nil, "permission_mode_refused: claude refuses bypass as root " ..
+      "(set IS_SANDBOX=1 inside a sandbox)"
+  end
+  return true
 end
 
 -- A session's command is its first message, sent once: not again when a
@@ -96,6 +136,8 @@ M.fields = {
                           is_error = true } },
   result = true, is_error = true, duration_ms = true, num_turns = true,
   total_cost_usd = true, cost_usd = true,
+  usage = { input_tokens = true, output_tokens = true },
+  permission_denials = true,
 }
 
 -- One stream-json line -> event.  `raw` is the line decoded in C (nil when
@@ -140,11 +182,16 @@ function M.parse(line, raw)
     if type(cost) ~= "number" then cost = raw.cost_usd end
     local text = raw.result
     if type(text) ~= "string" then text = nil end
+    local usage = type(raw.usage) == "table" and raw.usage or nil
     return {
       type = "result", subtype = subtype, text = text, is_error = is_error,
       duration_ms = num(raw.duration_ms), cost_usd = num(cost),
       num_turns = num(raw.num_turns),
       session_id = type(raw.session_id) == "string" and raw.session_id or nil,
+      input_tokens = usage and num(usage.input_tokens),
+      output_tokens = usage and num(usage.output_tokens),
+      permission_denials = type(raw.permission_denials) == "table" and
+        raw.permission_denials or nil,
     }
   end
   -- stream_event, rate_limit_event and anything newer: kept, not logged.
