@@ -69,6 +69,8 @@ end
 -- not bypass its permission checks as root, outside a sandbox it is told
 -- of (IS_SANDBOX=1).
 function M.check(m)
+  local ok, err = common.check_executable(m, M.executable)
+  if not ok then return nil, err end
   if m.permission_mode == "bypass" and
       require("overmind.core").getuid() == 0 and m.env.IS_SANDBOX ~= "1" then
     return nil, "permission_mode_refused: claude refuses bypass as root " ..

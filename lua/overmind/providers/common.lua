@@ -12,4 +12,33 @@ function M.executable(m, exe)
   return exe.name
 end
 
+-- The agent's executable as a path, looked up on the mission's PATH (the
+-- client's), or nil when there is none: `run` says so at once rather
+-- than starting a mission that can only crash (SPEC §9).
+function M.find_executable(m, exe)
+  local core = require("overmind.core")
+  local bin = M.executable(m, exe)
+  local function runnable(path)
+    local st = core.stat(path)
+    return st and st.type ~= "directory" and st.mode & 73 ~= 0 -- 0111
+  end
+  if bin:find("/", 1, true) then
+    if bin:sub(1, 1) ~= "/" and m.cwd then bin = m.cwd .. "/" .. bin end
+    return runnable(bin) and bin or nil
+  end
+  local path = m.env and m.env.PATH or os.getenv("PATH") or "/usr/bin:/bin"
+  for dir in path:gmatch("[^:]+") do
+    if runnable(dir .. "/" .. bin) then return dir .. "/" .. bin end
+  end
+  return nil
+end
+
+-- The check every agent provider makes before `run` (see providers/init).
+function M.check_executable(m, exe)
+  if not M.find_executable(m, exe) then
+    return nil, "provider_error: " .. M.executable(m, exe) .. " not found"
+  end
+  return true
+end
+
 return M

@@ -15,6 +15,11 @@ M.executable = { var = "OVERMIND_GEMINI_BIN", name = "gemini" }
 -- One process per task: a session would need one CLI process per turn.
 M.sessions = false
 
+-- Its CLI must be there at `run` (SPEC §9).
+function M.check(m)
+  return common.check_executable(m, M.executable)
+end
+
 function M.build_command(m)
   local b = common.executable(m, M.executable)
   local words = { b, "-p", m.command or "", "--output-format", "stream-json" }
