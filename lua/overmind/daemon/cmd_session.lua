@@ -19,6 +19,7 @@ return function(D)
     local m, err = D.registry:resolve(a.id)
     if not m then return nil, err end
     if m.type ~= "session" then return nil, "not_session" end
+    if m.state == "attached" then return nil, "paused" end
     local run = m.run
     if m.state ~= "running" or not run then return nil, "not_running" end
     if run.paused then return nil, "paused" end
@@ -114,6 +115,7 @@ return function(D)
     if err then return nil, err end
     local m, rerr = D.registry:resolve(a.id)
     if not m then return nil, rerr end
+    if m.state == "attached" then return nil, "paused" end
     local run = m.run
     if m.state ~= "running" or not run then return nil, "not_running" end
     if m.pty then return attach_pty(m, a, ctx) end
@@ -125,20 +127,21 @@ return function(D)
     if type(how) ~= "table" or type(how.argv) ~= "table" then
       return nil, herr or "not_attachable"
     end
-    if run.paused then return nil, "paused" end
-    run:pause(true)
-    D.log("mission " .. m.id .. " paused for attach")
-    return { mode = "command", id = m.id, argv = json.array(how.argv),
-             cwd = how.cwd or m.cwd }
+    -- The headless process goes first, so the terminal's is the only one
+    -- on the conversation; the reply waits until it is gone.
+    local reply = { mode = "command", id = m.id, argv = json.array(how.argv),
+                    cwd = how.cwd or m.cwd }
+    D.sup:dispatch(m, "attach", function() ctx:reply(reply) end)
+    D.log("mission " .. m.id .. " attached")
+    return DEFER
   end
 
   function H.detach(a)
     local m, err = D.resolve(a)
     if not m then return nil, err end
-    local run = m.run
-    if not (run and run.paused) then return nil, "not_paused" end
-    run:pause(false)
-    D.log("mission " .. m.id .. " unpaused")
+    if m.state ~= "attached" then return nil, "not_paused" end
+    D.sup:dispatch(m, "detach")
+    D.log("mission " .. m.id .. " detached")
     return { id = m.id }
   end
 

@@ -35,12 +35,14 @@ local waiters = require("overmind.daemon.waiters")
 
 local M = {}
 
-local LIVE = { running = true, stopping = true, restarting = true }
+local LIVE = { running = true, stopping = true, restarting = true,
+               attached = true }
 M.LIVE = LIVE
 
--- The status users see.
+-- The status users see: a mission being stopped, or whose session is
+-- attached to a terminal, is still running.
 function M.status(m)
-  if m.state == "stopping" then return "running" end
+  if m.state == "stopping" or m.state == "attached" then return "running" end
   return m.state
 end
 
@@ -61,6 +63,7 @@ local transitions = {
     overtime = "kill_overtime",
     over_budget = "kill_over_budget",
     escalate = "escalate",
+    attach = "begin_attach",
     kill = "remove",
   },
   stopping = {
@@ -68,6 +71,18 @@ local transitions = {
     stop = "join_stop",
     escalate = "escalate",
     kill = "remove",
+  },
+  -- `attach` to a session whose provider resumes it: its headless process
+  -- is stopped while a terminal has the conversation, and a new one
+  -- resumes it on `detach` (SPEC §9), so the conversation never forks.
+  attached = {
+    exit = "attached_exit",
+    escalate = "escalate",
+    detach = "end_attach",
+    attach = "already_attached",
+    stop = "stop_attached",
+    kill = "remove",
+    lost = "recover",
   },
   restarting = {
     backoff_done = "respawn",
@@ -80,6 +95,8 @@ local transitions = {
   crashed = { stop = "not_running", kill = "remove" },
 }
 transitions.running.lost = "recover"
+-- A daemon that died while a session was attached: the terminal's claude
+-- is the user's; the session is recovered as any lost one.
 transitions.stopping.lost = "recover"
 M.transitions = transitions
 
@@ -403,6 +420,71 @@ function Sup:recover(m)
     return true
   end
   return self:decide(m, "crash")
+end
+
+-- ---- attach ---------------------------------------------------------------
+
+-- Stops the headless process (TERM, KILL after the stop timeout);
+-- `on_stopped(m)` once it is gone, when the terminal may take over.
+function Sup:begin_attach(m, on_stopped)
+  local st = self:state(m)
+  m.state = "attached"
+  st.on_stopped = on_stopped
+  self:cancel(m, "stall")
+  self:cancel(m, "overtime")
+  self.deps.log(m, "--- attached ---")
+  local grace = (m.stop_timeout or 10) * 1000
+  if grace <= 0 then
+    st.run:kill("KILL")
+  else
+    st.run:kill("TERM")
+    self:arm(m, "escalate", grace, function() self:dispatch(m, "escalate") end)
+  end
+  self.deps.save(m)
+  return true
+end
+
+function Sup:attached_exit(m, code)
+  local st = self:state(m)
+  self:end_run(m, code)
+  m.exit_code = nil -- stopped on purpose: not an outcome
+  local fn = st.on_stopped
+  st.on_stopped = nil
+  if fn then fn(m) end
+  if st.resume then -- detached before the process was gone
+    st.resume = nil
+    m.state = "running"
+    return self:start_run(m)
+  end
+  return true
+end
+
+-- The terminal is done: a new headless process resumes the conversation.
+function Sup:end_attach(m)
+  local st = self:state(m)
+  self.deps.log(m, "--- detached ---")
+  if st.run then
+    st.resume = true
+    return true
+  end
+  m.state = "running"
+  return self:start_run(m)
+end
+
+function Sup:already_attached()
+  return nil, "paused"
+end
+
+function Sup:stop_attached(m, on_done)
+  local st = self:state(m)
+  if st.run then
+    -- its process is still going away: this is a stop like any other
+    st.on_stopped = nil
+    return self:begin_stop(m, on_done)
+  end
+  self:finish(m, "stopped")
+  if on_done then on_done(m) end
+  return true
 end
 
 -- ---- entry points used by the daemon -------------------------------------
