@@ -80,6 +80,12 @@ function om.run(spec)
   a.command = spec.command or spec[1]
   a[1] = nil
   if type(a.parent) == "table" then a.parent = a.parent.id end
+  -- Written as a blueprint would be (a lone string for a list, numbers
+  -- in env): sent as the daemon takes it.  What does not fit goes as it
+  -- is, for the daemon to name.
+  local fit = require("overmind.options").normalize(a,
+    { lenient = true, internal = true })
+  if fit then a = fit end
   a.cwd = a.cwd or core.getcwd()
   -- The mission runs in this script's environment (SPEC §9).
   if a.client_env == nil then a.client_env = core.environ() end

@@ -55,7 +55,8 @@ M.LIST = {
     help = "stop the mission's tree once it has cost\nmore than $X" },
   -- Agent flags (SPEC §9): each agent provider maps them to its CLI; a
   -- provider that is not an agent refuses them (`not_an_agent`).
-  { key = "permission_mode", kind = "string", agent = true,
+  { key = "permission_mode", kind = "enum", agent = true,
+    values = "PERMISSION_MODES", invalid = "invalid_permission_mode",
     default = "default", arg = "MODE",
     help = "default|accept-edits|plan|bypass: what the\nagent may do without asking (%s)" },
   { key = "allowed_tools", kind = "list", split = ",", agent = true,
@@ -83,7 +84,15 @@ M.LIST = {
 -- provider maps them to its CLI's own.
 M.PERMISSION_MODES = { "default", "accept-edits", "plan", "bypass" }
 
--- Lookups derived from the list.
+-- Lookups derived from the list.  An enum's `values` names its list in
+-- this module; `is[v]` says whether v is one of them.
+for _, o in ipairs(M.LIST) do
+  if o.kind == "enum" then
+    o.values = M[o.values]
+    o.is = {}
+    for _, v in ipairs(o.values) do o.is[v] = true end
+  end
+end
 M.by_key = {}
 local by_any = {} -- key, flag and `also` names, with `_` for `-`
 for _, o in ipairs(M.LIST) do
@@ -113,7 +122,8 @@ end
 -- ---- the command line ------------------------------------------------------
 
 -- Flag kinds of cli/args.lua for each option kind.
-local FLAG_KIND = { string = "string", integer = "integer", number = "number",
+local FLAG_KIND = { string = "string", enum = "string",
+                    integer = "integer", number = "number",
                     positive = "number", boolean = "bool", size = "size",
                     map = "list", list = "list" }
 
@@ -203,6 +213,8 @@ end
 -- or booleans, as TOML and Lua write them.
 local CONVERT = {
   string = function(v) return type(v) == "string" and v or nil end,
+  -- An enum is a string first; normalize() checks it is one of its values.
+  enum = function(v) return type(v) == "string" and v or nil end,
   number = function(v)
     if type(v) == "number" and v == v and v >= 0 and v ~= math.huge then
       return v
@@ -264,7 +276,7 @@ M.KIND_NAMES = {
   size = "a positive size (bytes, or e.g. 64M)",
   map = "an object of strings", table = "an object",
   strings = "an array of strings", list = "an array of strings",
-  positive = "a positive number",
+  positive = "a positive number", enum = "one of its values",
 }
 
 -- Normalizes a table of options written under any accepted name: returns
@@ -283,7 +295,9 @@ function M.normalize(t, opts)
         (opts.exclude and opts.exclude[o.key]) then
       return nil, "unknown", name
     else
-      local cv = CONVERT[o.kind](v, opts.lenient)
+      local cv
+      cv = CONVERT[o.kind](v, opts.lenient)
+      if o.is and not o.is[cv] then cv = nil end
       if cv == nil then return nil, "invalid", name, o end
       if o.split then cv = M.split(cv, o.split) end
       out[o.key] = cv
@@ -299,6 +313,10 @@ function M.check(args)
   local out, why, name, o = M.normalize(args, { internal = true })
   if out then return out end
   if why == "unknown" then return nil, "unknown field: " .. tostring(name) end
+  if o.kind == "enum" then
+    return nil, o.invalid .. ": " .. tostring(args[name]) .. " (one of " ..
+      table.concat(o.values, ", ") .. ")"
+  end
   return nil, "invalid_argument: " .. o.key .. " must be " ..
     M.KIND_NAMES[o.kind]
 end

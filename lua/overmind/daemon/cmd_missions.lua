@@ -13,9 +13,6 @@ local DEFER = require("overmind.daemon.server").DEFER
 
 local default = options.default
 
-local PERMISSION_MODES = {}
-for _, mode in ipairs(options.PERMISSION_MODES) do PERMISSION_MODES[mode] = true end
-
 -- Mission types a user may ask for; the daemon's own callers (`apply`,
 -- `script`) make the others.
 local USER_TYPES = { task = true, session = true }
@@ -85,11 +82,7 @@ return function(D)
       return nil, "not_an_agent: " .. provider .. " takes no " ..
         table.concat(agent_flags, ", ")
     end
-    local mode = a.permission_mode
-    if mode and not PERMISSION_MODES[mode] then
-      return nil, "invalid_permission_mode: " .. mode .. " (one of " ..
-        table.concat(options.PERMISSION_MODES, ", ") .. ")"
-    end
+
     local m = {
       id = new_id(),
       name = a.name or names.new_name(function(n) return reg:name_in_use(n) end),

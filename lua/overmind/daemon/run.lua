@@ -379,16 +379,33 @@ function Run:on_result(ev)
   -- one read, and the record is one file write whatever their number.
   self.dirty = true
   self.ctx.event(m, "result", { is_error = r.is_error, cost_usd = r.cost_usd })
-  local seen = self.results
-  self.turns:fire_where(function(turn) return turn <= seen end, r)
-  if r.cost_usd and self.ctx.on_cost then self.ctx.on_cost(m) end
-  -- One turn at a time: the next message goes once this one is answered.
-  if self.queue[1] and self.written <= self.results then
+  -- What the answer sets off waits until the batch's text is in the log
+  -- and with the subscribers (Run:settle): whoever hears of it finds it
+  -- there, and the next message's `[human]` line comes after it.
+  self.answered = self.answered or {}
+  self.answered[#self.answered + 1] = { turn = self.results, result = r }
+end
+
+-- After a batch: each answer goes to the `send --wait` of its turn, the
+-- next queued message is written (one turn at a time), a session that has
+-- answered everything says it is waiting, and budgets are checked.
+function Run:settle()
+  local answered = self.answered
+  if not answered then return end
+  self.answered = nil
+  local m = self.m
+  local cost = false
+  for _, a in ipairs(answered) do
+    self.turns:fire_where(function(turn) return turn <= a.turn end, a.result)
+    cost = cost or a.result.cost_usd ~= nil
+  end
+  if self.queue[1] and self.written <= self.results and not self.exited then
     local q = table.remove(self.queue, 1)
     self.queued_bytes = self.queued_bytes - #q.bytes
     self:write_turn(q.text, q.bytes)
   end
   if self:activity() == "waiting" then self.ctx.event(m, "waiting") end
+  if cost and self.ctx.on_cost then self.ctx.on_cost(m) end
 end
 
 -- SPEC §9: `working` while a turn is in progress, `waiting` when a
@@ -481,14 +498,23 @@ function Run:on_lines(lines, decoded, text)
     end
   end
   self.open_line = open
-  if self.dirty then
-    self.dirty = false
-    self.ctx.save(self.m)
-  end
   if n > 0 then
     if not open then buf[n + 1] = "" end
     out:write_log(table.concat(buf, "\n"))
   end
+  self:publish_batch(lines, decoded, text, plain)
+  if self.dirty then
+    self.dirty = false
+    self.ctx.save(self.m)
+  end
+  self:settle()
+end
+
+-- A batch to the subscribers: agents' JSON lines verbatim, the others as
+-- plain events.
+function Run:publish_batch(lines, decoded, text, plain)
+  local out = self.out
+  local n_lines = #lines
   if out.nsub > 0 then
     if not text then
       -- A provider that formats but does not parse: lines are plain text.
