@@ -4,6 +4,8 @@
  *     file = "/bin/sh", args = { "sh", "-c", cmd }, cwd = dir,
  *     env = { "K=V", ... },            -- the whole environment
  *     stdin = "null" | "pipe",
+ *     stderr = "merged" | "pipe",      -- "pipe" (not with a pty): fd 2 is
+ *                                      -- a pipe of its own, see below
  *     pty = nil | { rows = 24, cols = 80 },
  *     log = logfile,                   -- raw output is appended here, in C
  *     tail = 65536,                    -- bytes of output kept in memory
@@ -22,12 +24,23 @@
  *     on_chunk = function(bytes) end,  -- while deliver_chunks is on, each
  *                                      -- read's bytes go here instead of
  *                                      -- to `log` (Lua writes the log)
+ *     on_stderr = function(lines) end, -- with stderr = "pipe": the lines
+ *                                      -- of each read of stderr
  *     on_exit = function(exit_status, signal_name) end,
  *   }
  *
  * The child gets its own session and process group (UV_PROCESS_DETACHED),
  * so kill() reaches everything it started.  stdout and stderr share one
- * pipe (or are the PTY, through the --pty-exec trampoline of main.c).
+ * pipe (or are the PTY, through the --pty-exec trampoline of main.c),
+ * unless stderr = "pipe" gives stderr a pipe of its own.
+ *
+ * A separate stderr is read by a second om_output_t, `err`, configured
+ * for diagnostics: no log (Lua writes stderr's lines to the log, marked,
+ * so they never hide a provider's JSON answer), no tail, no decoding, and
+ * its lines go to on_stderr whenever that is set (`deliver` is for stdout,
+ * whose lines most missions never need in Lua; stderr is rare and always
+ * wanted).  It is paced and paused with stdout, counts in idle() and in
+ * stats(), and the mission is finished only once both streams are in.
  *
  * This file owns the process: the options, the spawn, the exit, kill,
  * stdin (or writes to the PTY), the terminal's size, and the rule that
@@ -38,8 +51,9 @@
  *
  * A mission is finished when its main process has exited and the output
  * it wrote has been drained (tmux's window_pane_destroy_ready): the exit
- * and the end of output arrive in either order.  Grandchildren that keep
- * the pipe open do not hold the mission up. */
+ * and the end of output arrive in either order.  With a separate stderr,
+ * both pipes must have ended or been drained.  Grandchildren that keep
+ * either pipe open do not hold the mission up. */
 #include "overmind/core.h"
 #include "overmind/json.h"
 #include "overmind/output.h"
@@ -58,10 +72,12 @@
 typedef struct om_proc {
   uv_process_t proc;
   om_output_t out; /* stdout+stderr, or the PTY master (writable too) */
+  om_output_t err; /* stderr, with stderr = "pipe" (else never opened) */
   uv_pipe_t in;    /* stdin pipe (not used with a PTY: `out` is writable) */
   uv_timer_t grace; /* PTY only: how long to wait for EIO after the exit */
   int pid;
   int pty;
+  int err_pipe;     /* stderr = "pipe": `err` is in use */
   int open_handles; /* self_ref is dropped when this reaches zero */
   int proc_open, in_open, grace_open;
   int exited, finished;
@@ -80,6 +96,7 @@ static void release(om_proc_t *p) {
     lua_State *L = om_state();
     om_unref(L, &p->exit_ref);
     om_output_release(L, &p->out);
+    om_output_release(L, &p->err);
     om_unref(L, &p->self_ref);
   }
 }
@@ -102,16 +119,32 @@ static void close_grace(om_proc_t *p) {
   }
 }
 
-/* Both halves are in: flush the last partial line, release the pipes and
+/* Every stream of output has ended (or was drained). */
+static int output_done(const om_proc_t *p) {
+  return p->out.eof && (!p->err_pipe || p->err.eof);
+}
+
+/* Stops the Lua callbacks of the output (close, and a failed spawn). */
+static void drop_callbacks(lua_State *L, om_proc_t *p) {
+  om_unref(L, &p->out.on_output);
+  om_unref(L, &p->out.on_chunk);
+  om_unref(L, &p->err.on_output);
+  om_unref(L, &p->exit_ref);
+}
+
+/* Both halves are in: flush the last partial lines, release the pipes and
  * tell Lua. */
 static void maybe_finish(om_proc_t *p) {
   lua_State *L = om_state();
-  if (p->finished || !p->exited || !p->out.eof)
+  if (p->finished || !p->exited || !output_done(p))
     return;
   p->finished = 1;
   om_output_flush(&p->out);
+  if (p->err_pipe)
+    om_output_flush(&p->err);
   close_grace(p);
   om_output_close(&p->out);
+  om_output_close(&p->err);
   close_in(p);
   if (p->proc_open) {
     p->proc_open = 0;
@@ -167,6 +200,8 @@ static void exit_cb(uv_process_t *proc, int64_t status, int sig) {
     return;
   }
   om_output_drain(&p->out);
+  if (p->err_pipe)
+    om_output_drain(&p->err);
   maybe_finish(p);
 }
 
@@ -260,8 +295,8 @@ static int proc_spawn(lua_State *L) {
   om_proc_t *p;
   char **args, **env = NULL;
   const char *file, *stdin_mode;
-  uv_file fds[2] = {-1, -1};
-  int child_fd, rc, rows = 0, cols = 0, decode = 0;
+  uv_file fds[2] = {-1, -1}, efds[2] = {-1, -1};
+  int child_fd, rc, rows = 0, cols = 0, decode = 0, err_pipe = 0;
   size_t tail, max_line;
   char **pty_args = NULL;
   int pidx;
@@ -303,6 +338,23 @@ static int proc_spawn(lua_State *L) {
     return luaL_error(L, "spawn: 'decode' must be a boolean");
   }
   lua_pop(L, 1);
+  switch (lua_getfield(L, 1, "stderr")) {
+  case LUA_TNIL:
+    break;
+  case LUA_TSTRING:
+    if (strcmp(lua_tostring(L, -1), "pipe") == 0) {
+      err_pipe = 1;
+      break;
+    }
+    if (strcmp(lua_tostring(L, -1), "merged") == 0)
+      break;
+    /* fall through */
+  default:
+    return luaL_error(L, "spawn: 'stderr' must be 'merged' or 'pipe'");
+  }
+  lua_pop(L, 1);
+  if (err_pipe && rows > 0)
+    return luaL_error(L, "spawn: stderr = 'pipe' needs no pty");
 
   p = lua_newuserdatauv(L, sizeof(*p), 0); /* [..., p] */
   pidx = lua_gettop(L);
@@ -310,6 +362,8 @@ static int proc_spawn(lua_State *L) {
   p->self_ref = p->exit_ref = LUA_NOREF;
   /* Closed, with no references yet: __gc can free whatever comes next. */
   rc = om_output_init(&p->out, tail, max_line);
+  if (rc == 0)
+    rc = om_output_init(&p->err, 0, max_line);
   luaL_setmetatable(L, PROC_MT);
   if (rc != 0)
     return luaL_error(L, "out of memory");
@@ -331,6 +385,14 @@ static int proc_spawn(lua_State *L) {
   }
   p->out.on_output = ref_field(L, 1, "on_output", LUA_TFUNCTION);
   p->out.on_chunk = ref_field(L, 1, "on_chunk", LUA_TFUNCTION);
+  /* stderr: lines to on_stderr, plain, always; no log, no tail. */
+  p->err_pipe = err_pipe;
+  p->err.data = p;
+  p->err.on_eof = output_ended;
+  p->err.on_close = output_closed;
+  p->err.coalesce = 1;
+  p->err.deliver = 1;
+  p->err.on_output = ref_field(L, 1, "on_stderr", LUA_TFUNCTION);
   p->exit_ref = ref_field(L, 1, "on_exit", LUA_TFUNCTION);
   if (lua_getfield(L, 1, "fields") == LUA_TTABLE)
     p->out.fields = om_json_fields_new(L, -1);
@@ -348,6 +410,8 @@ static int proc_spawn(lua_State *L) {
       fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);
 #endif
   }
+  if (rc == 0 && err_pipe)
+    rc = uv_pipe(efds, UV_NONBLOCK_PIPE, 0);
   if (rc != 0)
     goto fail;
   child_fd = fds[1];
@@ -355,6 +419,11 @@ static int proc_spawn(lua_State *L) {
   om_output_open(&p->out, fds[0]);
   fds[0] = -1;
   p->open_handles++;
+  if (err_pipe) {
+    om_output_open(&p->err, efds[0]);
+    efds[0] = -1;
+    p->open_handles++;
+  }
 
   if (p->pty) {
     /* Our own binary becomes a session leader's trampoline: it makes the
@@ -392,7 +461,7 @@ static int proc_spawn(lua_State *L) {
     stdio[1].flags = UV_INHERIT_FD;
     stdio[1].data.fd = child_fd;
     stdio[2].flags = UV_INHERIT_FD;
-    stdio[2].data.fd = child_fd;
+    stdio[2].data.fd = err_pipe ? efds[1] : child_fd;
   }
   o.env = env;
   o.stdio = stdio;
@@ -404,19 +473,22 @@ static int proc_spawn(lua_State *L) {
   rc = uv_spawn(om_loop(), &p->proc, &o);
   close(child_fd);
   fds[1] = -1;
+  if (efds[1] >= 0) {
+    close(efds[1]);
+    efds[1] = -1;
+  }
   if (rc != 0) {
     /* libuv requires closing a process handle even when spawn failed. */
     p->open_handles++;
     uv_close((uv_handle_t *)&p->proc, handle_closed);
     p->exited = p->finished = 1;
     om_output_close(&p->out);
+    om_output_close(&p->err);
     close_in(p);
     lua_pushvalue(L, pidx);
     p->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     /* The handles close in the next loop turn and drop the reference. */
-    om_unref(L, &p->out.on_output);
-    om_unref(L, &p->out.on_chunk);
-    om_unref(L, &p->exit_ref);
+    drop_callbacks(L, p);
     return om_push_error(L, rc);
   }
   p->pid = p->proc.pid;
@@ -427,6 +499,8 @@ static int proc_spawn(lua_State *L) {
   lua_pushvalue(L, pidx);
   p->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   om_output_start(&p->out);
+  if (err_pipe)
+    om_output_start(&p->err);
   lua_settop(L, pidx);
   return 1;
 
@@ -435,9 +509,15 @@ fail:
     close(fds[0]);
   if (fds[1] >= 0)
     close(fds[1]);
+  if (efds[0] >= 0)
+    close(efds[0]);
+  if (efds[1] >= 0)
+    close(efds[1]);
   p->finished = 1;
   om_output_release(L, &p->out);
   om_output_free(&p->out);
+  om_output_release(L, &p->err);
+  om_output_free(&p->err);
   om_unref(L, &p->exit_ref);
   return om_push_error(L, rc);
 }
@@ -545,29 +625,46 @@ static int proc_batch_text(lua_State *L) {
  * lost or processed out of order. */
 static int proc_pause(lua_State *L) {
   om_proc_t *p = check_proc(L, 1);
-  om_output_pause(&p->out, lua_isnoneornil(L, 2) ? 1 : lua_toboolean(L, 2));
+  int pause = lua_isnoneornil(L, 2) ? 1 : lua_toboolean(L, 2);
+  om_output_pause(&p->out, pause);
+  om_output_pause(&p->err, pause);
   return 0;
 }
 
+/* Since the last output on either stream. */
 static int proc_idle(lua_State *L) {
   om_proc_t *p = check_proc(L, 1);
-  lua_pushinteger(L, (lua_Integer)om_output_idle(&p->out));
+  uint64_t idle = om_output_idle(&p->out);
+  if (p->err_pipe) {
+    uint64_t e = om_output_idle(&p->err);
+    if (e < idle)
+      idle = e;
+  }
+  lua_pushinteger(L, (lua_Integer)idle);
   return 1;
 }
 
+/* bytes and lines count both streams; stderr_* count stderr alone (0
+ * unless stderr = "pipe"); eof is the end of all output. */
 static int proc_stats(lua_State *L) {
   om_proc_t *p = check_proc(L, 1);
-  lua_createtable(L, 0, 6);
+  lua_createtable(L, 0, 9);
   lua_pushinteger(L, p->pid);
   lua_setfield(L, -2, "pid");
-  lua_pushinteger(L, p->out.bytes);
+  lua_pushinteger(L, p->out.bytes + p->err.bytes);
   lua_setfield(L, -2, "bytes");
-  lua_pushinteger(L, p->out.lines);
+  lua_pushinteger(L, p->out.lines + p->err.lines);
   lua_setfield(L, -2, "lines");
+  lua_pushinteger(L, p->err.bytes);
+  lua_setfield(L, -2, "stderr_bytes");
+  lua_pushinteger(L, p->err.lines);
+  lua_setfield(L, -2, "stderr_lines");
   lua_pushboolean(L, p->exited);
   lua_setfield(L, -2, "exited");
-  lua_pushboolean(L, p->out.eof);
+  lua_pushboolean(L, output_done(p));
   lua_setfield(L, -2, "eof");
+  lua_pushboolean(L, !p->err_pipe || p->err.eof);
+  lua_setfield(L, -2, "stderr_eof");
   lua_pushboolean(L, p->finished);
   lua_setfield(L, -2, "finished");
   return 1;
@@ -600,15 +697,14 @@ static int proc_resize(lua_State *L) {
  * then release themselves. */
 static int proc_close(lua_State *L) {
   om_proc_t *p = check_proc(L, 1);
-  om_unref(L, &p->out.on_output);
-  om_unref(L, &p->out.on_chunk);
-  om_unref(L, &p->exit_ref);
+  drop_callbacks(L, p);
   return 0;
 }
 
 static int proc_gc(lua_State *L) {
   om_proc_t *p = check_proc(L, 1);
   om_output_free(&p->out);
+  om_output_free(&p->err);
   return 0;
 }
 

@@ -1,17 +1,23 @@
 /* A child's output, read in C (src/output.c).
  *
  * An om_output_t owns the read end of a mission's output (the pipe that is
- * its stdout and stderr, or a PTY master) and does everything the hot path
- * does with the bytes: appends them to the log file (or, while `chunks`
- * is on, hands them to Lua, which writes the log and fans them out), keeps the last few in
- * a bounded ring (the tail), frames them into lines and, while delivery is
- * on, hands the lines of each read to Lua in one call, with their
- * stream-json decodings and, if asked, as one string.  It also paces its
- * reading, so that a flooding or a dribbling mission costs the loop little.
+ * its stdout and stderr, or its stdout alone, or its stderr alone, or a PTY
+ * master) and does everything the hot path does with the bytes: appends
+ * them to the log file (or, while `chunks` is on, hands them to Lua, which
+ * writes the log and fans them out), keeps the last few in a bounded ring
+ * (the tail), frames them into lines and, while delivery is on, hands the
+ * lines of each read to Lua in one call, with their stream-json decodings
+ * and, if asked, as one string.  It also paces its reading, so that a
+ * flooding or a dribbling mission costs the loop little.
  *
  * It is embedded in its owner (the process of src/proc.c), which decides
  * when a mission is finished: the output tells it when the end of output
- * was read and when its handle is closed, through the callbacks below. */
+ * was read and when its handle is closed, through the callbacks below.
+ * An owner may embed more than one, each configured through the fields
+ * below: a process with stderr = "pipe" reads its stderr with a second
+ * output that has no log, no tail (0 bytes), no decoding, and delivers
+ * always.  The outputs share the read buffer and the pacing, nothing
+ * else. */
 #ifndef OVERMIND_OUTPUT_H
 #define OVERMIND_OUTPUT_H
 
