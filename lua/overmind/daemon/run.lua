@@ -232,6 +232,9 @@ function Run:start()
     -- copied into Lua for them.
     json_lines = not prov.builtin,
     max_line = prov.parses and M.MAX_LINE_PARSED or M.MAX_LINE,
+    -- A CLI whose stdout is JSON keeps its diagnostics apart (SPEC §9).
+    stderr = (prov.parses and not m.pty) and "pipe" or "merged",
+    on_stderr = function(lines) self:on_stderr(lines) end,
     on_output = function(lines, decoded, text)
       self:on_lines(lines, decoded, text)
     end,
@@ -537,6 +540,27 @@ function Run:publish_batch(lines, decoded, text, plain)
       end
       out:publish(table.concat(evs, "\n") .. "\n")
     end
+  end
+end
+
+-- What a CLI whose stdout is JSON writes to stderr: in the log, marked
+-- `[stderr] <line>` (SPEC §9) so the answer is never buried in it; to
+-- subscribers as `stderr` events.
+function Run:on_stderr(lines)
+  local out = self.out
+  local buf = {}
+  for i, line in ipairs(lines) do buf[i] = "[stderr] " .. line end
+  local text = table.concat(buf, "\n") .. "\n"
+  if self.open_line then -- a streamed message's line is still open
+    self.open_line = false
+    text = "\n" .. text
+  end
+  out:write_log(text)
+  if out.nsub > 0 then
+    for i, line in ipairs(lines) do
+      buf[i] = '{"type":"stderr","text":' .. json.encode(line) .. "}"
+    end
+    out:publish(table.concat(buf, "\n") .. "\n")
   end
 end
 
