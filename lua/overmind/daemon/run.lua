@@ -367,7 +367,9 @@ function Run:on_result(ev)
     cost_usd = self:turn_figure("cost_usd", ev.cost_usd),
     input_tokens = self:turn_figure("input_tokens", ev.input_tokens),
     output_tokens = self:turn_figure("output_tokens", ev.output_tokens),
-    num_turns = ev.num_turns, session_id = ev.session_id,
+    num_turns = ev.num_turns,
+    -- codex and gemini name their session in their first line only
+    session_id = ev.session_id or m.session_id,
     permission_denials = ev.permission_denials,
   }
   if r.session_id and not m.session_id then m.session_id = r.session_id end

@@ -1,4 +1,5 @@
--- The codex provider (SPEC §6): `codex exec --json <prompt>`, tasks only.
+-- The codex provider (SPEC §6, §9): `codex exec --json
+-- --skip-git-repo-check [flags] -- <prompt>`, tasks only.
 -- thread.started names the session; agent messages are the log's text;
 -- command executions are tool lines; turn.completed / turn.failed is the
 -- result.
@@ -15,28 +16,54 @@ M.executable = { var = "OVERMIND_CODEX_BIN", name = "codex" }
 -- One process per task: a session would need one CLI process per turn.
 M.sessions = false
 
--- Its CLI must be there at `run` (SPEC §9).
+-- --permission-mode as codex's sandbox (SPEC §9): `bypass` also turns its
+-- approvals off; `default` is codex's own.
+local SANDBOX = { ["accept-edits"] = "workspace-write", plan = "read-only" }
+
 function M.check(m)
-  return common.check_executable(m, M.executable)
+  local ok, err = common.check_executable(m, M.executable)
+  if not ok then return nil, err end
+  -- What codex has no flag for is refused, not dropped.
+  for _, k in ipairs({ "allowed_tools", "disallowed_tools", "max_turns",
+                       "append_system_prompt" }) do
+    if m[k] ~= nil then
+      return nil, "unsupported_option: codex has no " .. k:gsub("_", "-")
+    end
+  end
+  return true
 end
 
 function M.build_command(m)
   local b = common.executable(m, M.executable)
-  local words = { b, "exec", "--json" }
-  if m.model and m.model ~= "" then
-    words[#words + 1] = "--model"
-    words[#words + 1] = m.model
+  -- Any folder the user chose, a git repository or not.
+  local words = { b, "exec", "--json", "--skip-git-repo-check" }
+  local function add(...)
+    for _, w in ipairs({ ... }) do words[#words + 1] = w end
   end
-  words[#words + 1] = m.command or ""
+  if m.model and m.model ~= "" then add("--model", m.model) end
+  if m.permission_mode == "bypass" then
+    add("--dangerously-bypass-approvals-and-sandbox")
+  elseif SANDBOX[m.permission_mode] then
+    add("--sandbox", SANDBOX[m.permission_mode])
+  end
+  for _, a in ipairs(m.agent_arg or {}) do add(a) end
+  -- The prompt is data, never an option, whatever it starts with.
+  add("--", m.command or "")
   return shell.join(words)
 end
 
 -- The members parse() reads; the C core builds only these.
 M.fields = {
-  type = true, thread_id = true, usage = true,
+  type = true, thread_id = true, message = true,
+  usage = { input_tokens = true, output_tokens = true },
   item = { type = true, text = true, command = true },
   error = { message = true },
 }
+
+local function num(v)
+  if type(v) == "number" then return math.tointeger(v) or v end
+  return nil
+end
 
 function M.parse(line, raw)
   if type(raw) ~= "table" then return { type = "plain", text = line } end
@@ -55,10 +82,20 @@ function M.parse(line, raw)
     end
     return { type = "item" }
   elseif t == "turn.completed" then
-    return { type = "result", is_error = false, usage = raw.usage }
+    local usage = type(raw.usage) == "table" and raw.usage or {}
+    return { type = "result", is_error = false, num_turns = 1,
+             input_tokens = num(usage.input_tokens),
+             output_tokens = num(usage.output_tokens) }
   elseif t == "turn.failed" then
     local msg = type(raw.error) == "table" and raw.error.message or nil
-    return { type = "result", is_error = true, text = msg }
+    return { type = "result", is_error = true, text = msg, num_turns = 1 }
+  elseif t == "error" then
+    -- the CLI's own errors (a stream that broke, an API that refused)
+    local msg = raw.message
+    if type(msg) ~= "string" and type(raw.error) == "table" then
+      msg = raw.error.message
+    end
+    return { type = "error", text = type(msg) == "string" and msg or nil }
   end
   return { type = type(t) == "string" and t or "unknown" }
 end
@@ -72,6 +109,9 @@ function M.format(ev)
   end
   if ev.type == "result" and ev.is_error then
     return "[error] " .. tostring(ev.text or "turn failed")
+  end
+  if ev.type == "error" then
+    return "[error] " .. tostring(ev.text or "codex reported an error")
   end
   return nil
 end
