@@ -1,5 +1,5 @@
--- The gemini provider (SPEC §6): `gemini -p <prompt> --output-format
--- stream-json`, tasks only.  Events: init (session id), message (the
+-- The gemini provider (SPEC §6, §9): `gemini --output-format stream-json
+-- --skip-trust [flags] --prompt=<prompt>`, tasks only.  Events: init (session id), message (the
 -- assistant's streamed in fragments, "delta": true), tool_use,
 -- tool_result, result.
 local shell = require("overmind.shell")
@@ -15,18 +15,41 @@ M.executable = { var = "OVERMIND_GEMINI_BIN", name = "gemini" }
 -- One process per task: a session would need one CLI process per turn.
 M.sessions = false
 
--- Its CLI must be there at `run` (SPEC §9).
+-- --permission-mode as gemini's --approval-mode (SPEC §9).
+local APPROVAL = { ["accept-edits"] = "auto_edit", plan = "plan",
+                   bypass = "yolo" }
+
 function M.check(m)
-  return common.check_executable(m, M.executable)
+  local ok, err = common.check_executable(m, M.executable)
+  if not ok then return nil, err end
+  -- What gemini has no flag for is refused, not dropped.
+  for _, k in ipairs({ "disallowed_tools", "max_turns",
+                       "append_system_prompt" }) do
+    if m[k] ~= nil then
+      return nil, "unsupported_option: gemini has no " .. k:gsub("_", "-")
+    end
+  end
+  return true
 end
 
 function M.build_command(m)
   local b = common.executable(m, M.executable)
-  local words = { b, "-p", m.command or "", "--output-format", "stream-json" }
-  if m.model and m.model ~= "" then
-    words[#words + 1] = "--model"
-    words[#words + 1] = m.model
+  -- The user started the mission in its folder: that answers gemini's
+  -- question whether to trust it.
+  local words = { b, "--output-format", "stream-json", "--skip-trust" }
+  local function add(...)
+    for _, w in ipairs({ ... }) do words[#words + 1] = w end
   end
+  if m.model and m.model ~= "" then add("--model", m.model) end
+  if APPROVAL[m.permission_mode] then
+    add("--approval-mode", APPROVAL[m.permission_mode])
+  end
+  if m.allowed_tools then
+    add("--allowed-tools", table.concat(m.allowed_tools, ","))
+  end
+  for _, a in ipairs(m.agent_arg or {}) do add(a) end
+  -- The prompt is data: joined to its flag, it is never taken for one.
+  add("--prompt=" .. (m.command or ""))
   return shell.join(words)
 end
 
@@ -34,7 +57,8 @@ end
 M.fields = {
   type = true, session_id = true, role = true, content = true, delta = true,
   tool_name = true, parameters = true, output = true, status = true,
-  stats = { duration_ms = true }, error = { message = true },
+  stats = { duration_ms = true, input_tokens = true, output_tokens = true },
+  error = { message = true },
 }
 
 function M.parse(line, raw)
@@ -58,7 +82,9 @@ function M.parse(line, raw)
     local stats = type(raw.stats) == "table" and raw.stats or {}
     local err = type(raw.error) == "table" and raw.error.message or nil
     return { type = "result", is_error = raw.status ~= "success", text = err,
-             duration_ms = stats.duration_ms }
+             duration_ms = stats.duration_ms, num_turns = 1,
+             input_tokens = stats.input_tokens,
+             output_tokens = stats.output_tokens }
   end
   return { type = type(t) == "string" and t or "unknown" }
 end
