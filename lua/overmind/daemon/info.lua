@@ -88,9 +88,9 @@ function M.of(m, children, now, tree_cost)
     input_tokens = opt(m.input_tokens),
     output_tokens = opt(m.output_tokens),
     budget_usd = opt(m.budget_usd),
-    permission_denials = json.array(m.result and m.result.permission_denials
-      and table.move(m.result.permission_denials, 1,
-        #m.result.permission_denials, 1, {}) or {}),
+    -- every tool the agent was refused in this mission (the last 100)
+    permission_denials = json.array(m.permission_denials and
+      table.move(m.permission_denials, 1, #m.permission_denials, 1, {}) or {}),
     permission_mode = opt(m.permission_mode),
   }
 end

@@ -324,6 +324,17 @@ function Run:on_system(ev)
   end
 end
 
+-- A tool the agent was refused: counted in the mission's
+-- permission_denials (SPEC §9), the last 100 of them kept.
+function Run:on_denied(ev)
+  local m = self.m
+  local list = m.permission_denials or {}
+  list[#list + 1] = { tool_name = ev.name, tool_use_id = ev.tool_use_id }
+  if #list > 100 then table.remove(list, 1) end
+  m.permission_denials = list
+  self.dirty = true
+end
+
 function Run:on_text(ev)
   -- Fragments of one streamed message add up to what the agent said.
   if ev.delta == true and self.streaming and self.last_text then
@@ -479,6 +490,8 @@ function Run:on_lines(lines, decoded, text)
         self:on_result(ev)
       elseif t == "system" then
         self:on_system(ev)
+      elseif t == "denied" then
+        self:on_denied(ev)
       elseif self.streaming then
         self.streaming = false -- a tool call ends a streamed message
       end

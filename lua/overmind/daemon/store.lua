@@ -16,11 +16,12 @@ M.FIELDS = {
   "backoff_n", "restart_times", "created_at", "started_at", "ended_at",
   "run_started", "session_id", "result", "steps", "restart_policy",
   "cost_usd", "input_tokens", "output_tokens", "budget_exceeded",
+  "permission_denials",
 }
 -- Options a mission keeps (the others only steer `run` itself).
 local TRANSIENT = { restart = true, default_parent = true, rows = true,
                     cols = true, shared_name = true }
-local LISTS = { restart_times = true }
+local LISTS = { restart_times = true, permission_denials = true }
 for _, o in ipairs(options.LIST) do
   if not TRANSIENT[o.key] then M.FIELDS[#M.FIELDS + 1] = o.key end
   if o.kind == "list" then LISTS[o.key] = true end

@@ -139,7 +139,7 @@ M.fields = {
   result = true, is_error = true, duration_ms = true, num_turns = true,
   total_cost_usd = true, cost_usd = true,
   usage = { input_tokens = true, output_tokens = true },
-  permission_denials = true,
+  permission_denials = true, tool_name = true, tool_use_id = true,
 }
 
 -- One stream-json line -> event.  `raw` is the line decoded in C (nil when
@@ -149,6 +149,12 @@ function M.parse(line, raw)
   if type(raw) ~= "table" then return { type = "plain", text = line } end
   local t = raw.type
   if t == "system" then
+    if raw.subtype == "permission_denied" then
+      -- a tool the agent was refused (SPEC §9)
+      return { type = "denied",
+               name = type(raw.tool_name) == "string" and raw.tool_name or "?",
+               tool_use_id = raw.tool_use_id }
+    end
     return { type = "system", subtype = raw.subtype,
              session_id = type(raw.session_id) == "string" and raw.session_id
                or nil }
@@ -223,6 +229,7 @@ local function format_one(ev)
     return type(text) == "string" and text or nil
   end
   if t == "tool_use" then return tool_line(ev.name) end
+  if t == "denied" then return "[denied] " .. tostring(ev.name) end
   return nil
 end
 
