@@ -5,6 +5,8 @@
 --                              `lua FILE`; the test suite runs busted so)
 --   overmind __script F ARGS   what a `script` mission runs
 --   overmind __pipeline        what a `blueprint` mission runs
+--   overmind __turns           what a session of a one-process-per-turn
+--                              agent runs (codex, gemini)
 --   overmind ...               the CLI
 return function(argv)
   local first = argv[1]
@@ -17,6 +19,8 @@ return function(argv)
     return require("overmind.script").main(argv)
   elseif first == "__pipeline" then
     return require("overmind.pipeline").main(argv)
+  elseif first == "__turns" then
+    return require("overmind.turns").main(argv)
   end
   return require("overmind.cli").main(argv)
 end

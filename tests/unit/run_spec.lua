@@ -1103,7 +1103,8 @@ describe("daemon.run", function()
                                     content = "Intro" })
         p:lines({ whole, G.delta("Fin"), G.delta("al"), G.result() })
         assert.are.equal("Final", m.result.text)
-        assert.are.equal("Intro\nFinal", log_text())
+        -- the result ends the streamed line
+        assert.are.equal("Intro\nFinal\n", log_text())
       end)
   end)
 

@@ -27,6 +27,7 @@ local json = require("overmind.json")
 local paths = require("overmind.paths")
 local providers = require("overmind.providers")
 local options = require("overmind.options")
+local shell = require("overmind.shell")
 local envmod = require("overmind.daemon.env")
 local waiters = require("overmind.daemon.waiters")
 
@@ -204,8 +205,17 @@ function Run:start()
   local m, ctx, out = self.m, self.ctx, self.out
   local prov, err = providers.get(m.provider, ctx.home)
   if not prov then return nil, err end
-  local cmd, cerr = providers.command(prov, m)
-  if not cmd then return nil, cerr end
+  local cmd, cerr
+  -- A session of an agent that runs one process per turn is our own
+  -- turn runner (overmind/turns.lua), fed the provider's command line for
+  -- each message.
+  self.per_turn = m.type == "session" and prov.turn_command ~= nil
+  if self.per_turn then
+    cmd = shell.join({ core.exepath(), "__turns" })
+  else
+    cmd, cerr = providers.command(prov, m)
+    if not cmd then return nil, cerr end
+  end
   local log, lerr = out:file("log")
   if not log then return nil, lerr end
   -- A provider that transforms its output writes output.log from Lua; the
@@ -321,6 +331,16 @@ function Run:on_system(ev)
   if ev.session_id and m.session_id ~= ev.session_id then
     m.session_id = ev.session_id
     self.dirty = true
+  end
+end
+
+-- The process of one turn is gone (a one-process-per-turn agent): a turn
+-- it left unanswered ends as an error, so the session goes on.
+function Run:on_turn_end(code)
+  if self.written > self.results then
+    self:on_result({ type = "result", is_error = true,
+      text = ("the agent exited (code %s) without an answer")
+        :format(tostring(code)) })
   end
 end
 
@@ -461,6 +481,7 @@ function Run:on_lines(lines, decoded, text)
   -- A user provider's events carry the decoded line as `raw` (SPEC §6);
   -- nothing reads a built-in one's but its own format().
   local with_raw = not prov.builtin
+  local per_turn = self.per_turn
   -- Log text: buf[1..n], one line each.  A streamed fragment (ev.delta, as
   -- gemini sends) continues the line of the fragment before it, which may
   -- be open from an earlier batch (self.open_line).
@@ -474,7 +495,12 @@ function Run:on_lines(lines, decoded, text)
       local raw = decoded and decoded[i] or nil
       local line = lines[i] or nil
       if not raw then plain = true end
-      local ev = parse(line, raw)
+      local ev
+      if per_turn and raw and raw.type == "overmind.turn_end" then
+        ev = { type = "turn_end", exit_code = raw.exit_code }
+      else
+        ev = parse(line, raw)
+      end
       if type(ev) ~= "table" then ev = { type = "plain", text = line } end
       if with_raw and raw and ev.raw == nil then ev.raw = raw end
       local t = ev.type
@@ -488,10 +514,19 @@ function Run:on_lines(lines, decoded, text)
         end
       elseif t == "result" then
         self:on_result(ev)
+        -- The answer is whole: a streamed message's line ends with it
+        -- (when that line came in an earlier batch, an empty first entry
+        -- makes this batch's text start with its newline).
+        if open then
+          if n == 0 then n = 1; buf[1] = "" end
+          open = false
+        end
       elseif t == "system" then
         self:on_system(ev)
       elseif t == "denied" then
         self:on_denied(ev)
+      elseif t == "turn_end" then
+        self:on_turn_end(ev.exit_code)
       elseif self.streaming then
         self.streaming = false -- a tool call ends a streamed message
       end
@@ -587,13 +622,32 @@ end
 -- messages into one turn (SPEC §9).  Returns the message's turn in this
 -- attempt (1, 2, ...): the result that answers it is the attempt's
 -- result of the same number.
-function Run:send(text)
-  if not self.proc or self.exited then return nil, "not_running" end
-  local bytes, err = providers.call(self.prov, "encode_message", text)
+-- The bytes of one message: the provider's encoding, or for a
+-- one-process-per-turn agent the line that runs its turn -- made when it
+-- is written, so it resumes the session the turns before it named.
+function Run:encode(text)
+  local bytes, err
+  if self.per_turn then
+    local cmd
+    cmd, err = providers.call(self.prov, "turn_command",
+      providers.describe(self.m), text)
+    if type(cmd) == "string" and cmd ~= "" then
+      bytes = json.encode_bytes({ run = cmd }) .. "\n"
+    end
+  else
+    bytes, err = providers.call(self.prov, "encode_message", text)
+  end
   if not bytes then return nil, err end
   if type(bytes) ~= "string" then
     return nil, "provider_error: encode_message gave no bytes"
   end
+  return bytes
+end
+
+function Run:send(text)
+  if not self.proc or self.exited then return nil, "not_running" end
+  local bytes, err = self:encode(text)
+  if not bytes then return nil, err end
   if self.queued_bytes + self.proc:stdin_queued() + #bytes > M.STDIN_MAX then
     return nil, "stdin_full"
   end
@@ -611,6 +665,7 @@ end
 -- Writes one message and records it: `[human] <message>` in the log, a
 -- `human` event, where the conversation has it.
 function Run:write_turn(text, bytes)
+  if self.per_turn then bytes = self:encode(text) or bytes end
   if not self.proc:write(bytes) then return nil, "not_running" end
   self.written = self.written + 1
   self.out:mark("[human] " .. text)

@@ -1,5 +1,6 @@
 -- The codex provider (SPEC §6, §9): `codex exec --json
--- --skip-git-repo-check [flags] -- <prompt>`, tasks only.
+-- --skip-git-repo-check [flags] -- <prompt>`; a session runs one of those
+-- per message, `... resume <thread_id> -- <message>` after the first.
 -- thread.started names the session; agent messages are the log's text;
 -- command executions are tool lines; turn.completed / turn.failed is the
 -- result.
@@ -13,8 +14,9 @@ M.agent = true
 
 M.executable = { var = "OVERMIND_CODEX_BIN", name = "codex" }
 
--- One process per task: a session would need one CLI process per turn.
-M.sessions = false
+-- A session is one `codex exec` per message, each resuming the thread the
+-- first one started (SPEC §9); every turn ends with a result.
+M.turns = true
 
 -- --permission-mode as codex's sandbox (SPEC §9): `bypass` also turns its
 -- approvals off; `default` is codex's own.
@@ -33,7 +35,9 @@ function M.check(m)
   return true
 end
 
-function M.build_command(m)
+-- `codex exec` with the mission's flags, for `prompt`; resuming thread
+-- `resume` when given.
+local function exec_words(m, prompt, resume)
   local b = common.executable(m, M.executable)
   -- Any folder the user chose, a git repository or not.
   local words = { b, "exec", "--json", "--skip-git-repo-check" }
@@ -47,9 +51,26 @@ function M.build_command(m)
     add("--sandbox", SANDBOX[m.permission_mode])
   end
   for _, a in ipairs(m.agent_arg or {}) do add(a) end
+  if resume then add("resume", resume) end
   -- The prompt is data, never an option, whatever it starts with.
-  add("--", m.command or "")
+  add("--", prompt)
   return shell.join(words)
+end
+
+function M.build_command(m)
+  return exec_words(m, m.command or "")
+end
+
+function M.turn_command(m, text)
+  return exec_words(m, text, m.session_id)
+end
+
+-- A session's command is its first message, sent once: not again when a
+-- restarted session resumes its thread.
+function M.first_message(m)
+  if m.type == "session" and not m.session_id and (m.command or "") ~= "" then
+    return m.command
+  end
 end
 
 -- The members parse() reads; the C core builds only these.

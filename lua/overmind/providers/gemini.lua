@@ -1,5 +1,6 @@
 -- The gemini provider (SPEC §6, §9): `gemini --output-format stream-json
--- --skip-trust [flags] --prompt=<prompt>`, tasks only.  Events: init (session id), message (the
+-- --skip-trust [flags] --prompt=<prompt>`; a session runs one of those per
+-- message, `--resume <session_id>` after the first.  Events: init (session id), message (the
 -- assistant's streamed in fragments, "delta": true), tool_use,
 -- tool_result, result.
 local shell = require("overmind.shell")
@@ -12,8 +13,9 @@ M.agent = true
 
 M.executable = { var = "OVERMIND_GEMINI_BIN", name = "gemini" }
 
--- One process per task: a session would need one CLI process per turn.
-M.sessions = false
+-- A session is one `gemini` per message, each resuming the session the
+-- first one started (SPEC §9); every turn ends with a result.
+M.turns = true
 
 -- --permission-mode as gemini's --approval-mode (SPEC §9).
 local APPROVAL = { ["accept-edits"] = "auto_edit", plan = "plan",
@@ -32,7 +34,7 @@ function M.check(m)
   return true
 end
 
-function M.build_command(m)
+local function gemini_words(m, prompt, resume)
   local b = common.executable(m, M.executable)
   -- The user started the mission in its folder: that answers gemini's
   -- question whether to trust it.
@@ -48,9 +50,26 @@ function M.build_command(m)
     add("--allowed-tools", table.concat(m.allowed_tools, ","))
   end
   for _, a in ipairs(m.agent_arg or {}) do add(a) end
+  if resume then add("--resume", resume) end
   -- The prompt is data: joined to its flag, it is never taken for one.
-  add("--prompt=" .. (m.command or ""))
+  add("--prompt=" .. prompt)
   return shell.join(words)
+end
+
+function M.build_command(m)
+  return gemini_words(m, m.command or "")
+end
+
+function M.turn_command(m, text)
+  return gemini_words(m, text, m.session_id)
+end
+
+-- A session's command is its first message, sent once: not again when a
+-- restarted session resumes.
+function M.first_message(m)
+  if m.type == "session" and not m.session_id and (m.command or "") ~= "" then
+    return m.command
+  end
 end
 
 -- The members parse() reads; the C core builds only these.

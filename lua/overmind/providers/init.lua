@@ -16,6 +16,9 @@
 --   executable           { var = "OVERMIND_X_BIN", name = "x" }: the CLI
 --                        it runs and the variable that overrides it
 --   sessions             false when it cannot run a session
+--   turn_command(m, text) the command line of one turn of a session, for
+--                        an agent that runs one process per turn (codex,
+--                        gemini): m.session_id names the session to resume
 --   agent                true when it takes the agent flags of SPEC §9
 --                        (permission_mode, allowed_tools, ...)
 --   turns                true when it answers every message with a result
@@ -50,7 +53,7 @@ local function complete(p, name)
     return nil, "provider_error: provider '" .. name .. "': fields must be a table"
   end
   for _, f in ipairs({ "parse", "format", "encode_message", "first_message",
-                       "attach", "check" }) do
+                       "attach", "check", "turn_command" }) do
     if p[f] ~= nil and type(p[f]) ~= "function" then
       return nil, "provider_error: provider '" .. name .. "': " .. f ..
         " must be a function"
