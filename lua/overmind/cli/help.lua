@@ -145,7 +145,7 @@ Streams the daemon's mission lifecycle events, one line each, until
 Ctrl-C: "<time> <id> <name> <event>[ <detail>]", or one JSON object per
 line with --json.  Events: created, started (os_pid), exited (status,
 exit_code), restarting (n, delay_ms), stalled, result (is_error,
-cost_usd), removed.
+cost_usd), removed, waiting, budget_exceeded (budget_usd, cost_usd).
 
 Flags:
   --json                   one JSON object per line
