@@ -1274,21 +1274,12 @@ describe("daemon.run", function()
   end)
 
   describe("requests on a live run", function()
-    it("pause holds the output and keeps the run from looking idle",
-      function()
-        local _, r, p = start({ provider = "claude", type = "session",
-                                command = "" })
-        p.idle_ms = 5000
-        assert.are.equal(5000, r:idle())
-        r:pause(true)
-        assert.is_true(p.paused)
-        assert.is_true(r.paused)
-        assert.are.equal(0, r:idle())
-        r:pause(false)
-        assert.is_false(p.paused)
-        assert.is_nil(r.paused)
-        assert.are.equal(5000, r:idle())
-      end)
+    it("idle is the process's", function()
+      local _, r, p = start({ provider = "claude", type = "session",
+                              command = "" })
+      p.idle_ms = 5000
+      assert.are.equal(5000, r:idle())
+    end)
 
     it("kill, resize, write and tail reach the process", function()
       local _, r, p = start({ type = "session", pty = true, command = "sh" })

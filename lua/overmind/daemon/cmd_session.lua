@@ -22,7 +22,6 @@ return function(D)
     if m.state == "attached" then return nil, "paused" end
     local run = m.run
     if m.state ~= "running" or not run then return nil, "not_running" end
-    if run.paused then return nil, "paused" end
     return run, m
   end
 

@@ -20,8 +20,8 @@
 --
 -- The supervisor decides *when* (daemon/supervisor.lua) and talks to a Run
 -- through four verbs: start, kill, idle, close.  Request handlers use
--- follow and subscribe (on the Output), and pause, resize, send, await,
--- write and tail (on the Run).
+-- follow and subscribe (on the Output), and resize, send, await, write
+-- and tail (on the Run); attach stops the run through the supervisor.
 local core = require("overmind.core")
 local json = require("overmind.json")
 local paths = require("overmind.paths")
@@ -281,10 +281,8 @@ end
 
 function Run:kill(sig) return self.proc:kill(sig) end
 
--- Milliseconds since the last output; a run paused by attach is quiet on
--- purpose and never idle.
+-- Milliseconds since the last output.
 function Run:idle()
-  if self.paused then return 0 end
   return self.proc:idle()
 end
 
@@ -685,13 +683,6 @@ end
 
 function Run:cancel_wait(handle)
   self.turns:cancel(handle)
-end
-
--- Attach to a claude session holds the headless process's output while
--- the terminal has the conversation.
-function Run:pause(on)
-  self.paused = on or nil
-  self.proc:pause(on)
 end
 
 function Run:resize(rows, cols) return self.proc:resize(rows, cols) end
