@@ -335,7 +335,11 @@ end
 -- The process of one turn is gone (a one-process-per-turn agent): a turn
 -- it left unanswered ends as an error, so the session goes on.
 function Run:on_turn_end(code)
-  if self.written > self.results then
+  -- Turns end in order, each after its result; the next message may be
+  -- under way already, so only a turn that ended with fewer results than
+  -- turns is unanswered.
+  self.ended = (self.ended or 0) + 1
+  if self.results < self.ended then
     self:on_result({ type = "result", is_error = true,
       text = ("the agent exited (code %s) without an answer")
         :format(tostring(code)) })

@@ -73,8 +73,10 @@ function M.first_message(m)
   end
 end
 
--- The members parse() reads; the C core builds only these.
+-- The members parse() reads; the C core builds only these (and the
+-- exit code of a session's turn, overmind/turns.lua).
 M.fields = {
+  exit_code = true,
   type = true, thread_id = true, message = true,
   usage = { input_tokens = true, output_tokens = true },
   item = { type = true, text = true, command = true },

@@ -2,13 +2,17 @@
 local M = {}
 
 -- The agent's executable (`exe` is the provider's { var, name }):
--- $<var> from the mission's environment (the CLI that started it passes
--- its own along), else the daemon's, else the name looked up on PATH.
+-- $<var> from the mission's environment (its client's, with --env), else
+-- the name looked up on PATH.
 function M.executable(m, exe)
   local v = m.env and m.env[exe.var]
   if v and v ~= "" then return v end
-  v = os.getenv(exe.var)
-  if v and v ~= "" then return v end
+  -- The daemon's own only for a mission whose client sent no environment
+  -- (a record from before SPEC §9): otherwise the client's is the truth.
+  if not m.client_env then
+    v = os.getenv(exe.var)
+    if v and v ~= "" then return v end
+  end
   return exe.name
 end
 

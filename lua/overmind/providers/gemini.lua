@@ -72,8 +72,10 @@ function M.first_message(m)
   end
 end
 
--- The members parse() reads; the C core builds only these.
+-- The members parse() reads; the C core builds only these (and the
+-- exit code of a session's turn, overmind/turns.lua).
 M.fields = {
+  exit_code = true,
   type = true, session_id = true, role = true, content = true, delta = true,
   tool_name = true, parameters = true, output = true, status = true,
   stats = { duration_ms = true, input_tokens = true, output_tokens = true },

@@ -145,6 +145,7 @@ function M.describe(m)
     id = m.id, name = m.name, command = m.command or "", type = m.type,
     model = m.model, session_id = m.session_id, cwd = m.cwd,
     provider = m.provider, resume = m.session_id ~= nil, env = env,
+    client_env = m.client_env ~= nil,
     permission_mode = m.permission_mode,
     allowed_tools = list(m.allowed_tools),
     disallowed_tools = list(m.disallowed_tools),
