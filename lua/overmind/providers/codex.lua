@@ -4,6 +4,7 @@
 -- thread.started names the session; agent messages are the log's text;
 -- command executions are tool lines; turn.completed / turn.failed is the
 -- result.
+local json = require("overmind.json")
 local shell = require("overmind.shell")
 local common = require("overmind.providers.common")
 
@@ -26,8 +27,7 @@ function M.check(m)
   local ok, err = common.check_executable(m, M.executable)
   if not ok then return nil, err end
   -- What codex has no flag for is refused, not dropped.
-  for _, k in ipairs({ "allowed_tools", "disallowed_tools", "max_turns",
-                       "append_system_prompt" }) do
+  for _, k in ipairs({ "allowed_tools", "disallowed_tools", "max_turns" }) do
     if m[k] ~= nil then
       return nil, "unsupported_option: codex has no " .. k:gsub("_", "-")
     end
@@ -50,7 +50,12 @@ local function exec_words(m, prompt, resume)
   elseif SANDBOX[m.permission_mode] then
     add("--sandbox", SANDBOX[m.permission_mode])
   end
+  if m.append_system_prompt then
+    -- codex's developer instructions, a TOML string (a JSON string is one)
+    add("-c", "developer_instructions=" .. json.encode(m.append_system_prompt))
+  end
   for _, a in ipairs(m.agent_arg or {}) do add(a) end
+  -- exec's options go before `resume` (after it, codex refuses --sandbox)
   if resume then add("resume", resume) end
   -- The prompt is data, never an option, whatever it starts with.
   add("--", prompt)
