@@ -367,14 +367,23 @@ function Run:on_text(ev)
   self.streaming = ev.delta == true
 end
 
--- What a turn cost: a provider that reports running totals for its
--- process (claude) gives the difference from its last figure; a new
--- process starts from nothing.
-function Run:turn_figure(key, v)
+-- What a turn cost or used, from a figure its provider reports as a
+-- running total (`totals` on the result event): the difference from the
+-- last one.  "process": the total of this CLI process (claude's
+-- total_cost_usd), which a new process starts again; "session": the
+-- total of the provider's session across its processes (codex's thread
+-- tokens), remembered in the record so a restart resumes from it.
+function Run:turn_figure(key, v, totals)
   if type(v) ~= "number" then return nil end
-  if not self.prov.running_totals then return v end
-  local last = self.spent[key] or 0
-  self.spent[key] = v
+  local scope = totals and totals[key]
+  if not scope then return v end
+  local seen = self.spent
+  if scope == "session" then
+    self.m.totals_seen = self.m.totals_seen or {}
+    seen = self.m.totals_seen
+  end
+  local last = seen[key] or 0
+  seen[key] = v
   if v < last then return v end
   return M.round(v - last)
 end
@@ -397,9 +406,10 @@ function Run:on_result(ev)
   local r = {
     text = text, is_error = ev.is_error == true,
     duration_ms = ev.duration_ms,
-    cost_usd = self:turn_figure("cost_usd", ev.cost_usd),
-    input_tokens = self:turn_figure("input_tokens", ev.input_tokens),
-    output_tokens = self:turn_figure("output_tokens", ev.output_tokens),
+    cost_usd = self:turn_figure("cost_usd", ev.cost_usd, ev.totals),
+    input_tokens = self:turn_figure("input_tokens", ev.input_tokens, ev.totals),
+    output_tokens = self:turn_figure("output_tokens", ev.output_tokens,
+      ev.totals),
     num_turns = ev.num_turns,
     -- codex and gemini name their session in their first line only
     session_id = ev.session_id or m.session_id,

@@ -16,7 +16,7 @@ M.FIELDS = {
   "backoff_n", "restart_times", "created_at", "started_at", "ended_at",
   "run_started", "session_id", "result", "steps", "restart_policy",
   "cost_usd", "input_tokens", "output_tokens", "budget_exceeded",
-  "permission_denials",
+  "permission_denials", "totals_seen",
 }
 -- Options a mission keeps (the others only steer `run` itself).
 local TRANSIENT = { restart = true, default_parent = true, rows = true,

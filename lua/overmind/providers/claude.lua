@@ -10,11 +10,10 @@ local type = type
 
 local M = {}
 
--- It takes the agent flags (SPEC §9), answers each message with a result,
--- and reports the cost and tokens of its process so far in each.
+-- It takes the agent flags (SPEC §9) and answers each message with a
+-- result.
 M.agent = true
 M.turns = true
-M.running_totals = true
 
 M.executable = { var = "OVERMIND_CLAUDE_BIN", name = "claude" }
 
@@ -139,8 +138,29 @@ M.fields = {
   result = true, is_error = true, duration_ms = true, num_turns = true,
   total_cost_usd = true, cost_usd = true,
   usage = { input_tokens = true, output_tokens = true },
+  model_usage_since_last_result = true,
   permission_denials = true, tool_name = true, tool_use_id = true,
 }
+
+-- A turn's cost: what each model cost since the last result, as the CLI
+-- reports it; else its process's running total (older CLIs), for the
+-- daemon to take the difference of.
+local function turn_cost(raw)
+  local since = raw.model_usage_since_last_result
+  if type(since) == "table" then
+    local sum, any = 0, false
+    for _, u in pairs(since) do
+      if type(u) == "table" and type(u.costUSD) == "number" then
+        sum, any = sum + u.costUSD, true
+      end
+    end
+    if any then return sum, nil end
+  end
+  local cost = raw.total_cost_usd
+  if type(cost) == "number" then return cost, { cost_usd = "process" } end
+  if type(raw.cost_usd) == "number" then return raw.cost_usd, nil end
+  return nil, nil
+end
 
 -- One stream-json line -> event.  `raw` is the line decoded in C (nil when
 -- the line is not JSON: then it is plain text).  Nothing reads a built-in
@@ -186,8 +206,7 @@ function M.parse(line, raw)
     local subtype = type(raw.subtype) == "string" and raw.subtype or nil
     local is_error = raw.is_error == true or
       (subtype ~= nil and subtype:sub(1, 6) == "error_")
-    local cost = raw.total_cost_usd
-    if type(cost) ~= "number" then cost = raw.cost_usd end
+    local cost, totals = turn_cost(raw)
     local text = raw.result
     if type(text) ~= "string" then text = nil end
     local usage = type(raw.usage) == "table" and raw.usage or nil
@@ -196,8 +215,10 @@ function M.parse(line, raw)
       duration_ms = num(raw.duration_ms), cost_usd = num(cost),
       num_turns = num(raw.num_turns),
       session_id = type(raw.session_id) == "string" and raw.session_id or nil,
+      -- `usage` is the turn's own
       input_tokens = usage and num(usage.input_tokens),
       output_tokens = usage and num(usage.output_tokens),
+      totals = totals,
       permission_denials = type(raw.permission_denials) == "table" and
         raw.permission_denials or nil,
     }

@@ -88,6 +88,8 @@ M.fields = {
   error = { message = true },
 }
 
+local THREAD_TOTALS = { input_tokens = "session", output_tokens = "session" }
+
 local function num(v)
   if type(v) == "number" then return math.tointeger(v) or v end
   return nil
@@ -111,9 +113,11 @@ function M.parse(line, raw)
     return { type = "item" }
   elseif t == "turn.completed" then
     local usage = type(raw.usage) == "table" and raw.usage or {}
+    -- codex's usage adds up the whole thread, across resumes
     return { type = "result", is_error = false, num_turns = 1,
              input_tokens = num(usage.input_tokens),
-             output_tokens = num(usage.output_tokens) }
+             output_tokens = num(usage.output_tokens),
+             totals = THREAD_TOTALS }
   elseif t == "turn.failed" then
     local msg = type(raw.error) == "table" and raw.error.message or nil
     return { type = "result", is_error = true, text = msg, num_turns = 1 }

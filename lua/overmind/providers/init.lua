@@ -23,8 +23,6 @@
 --                        (permission_mode, allowed_tools, ...)
 --   turns                true when it answers every message with a result
 --                        (the next message waits for it)
---   running_totals       true when a result's cost and tokens add up all
---                        its process's turns (claude)
 --   check(m)             nil, reason when its CLI would refuse what the
 --                        mission asks (`run` fails with the reason)
 local M = {}
@@ -71,8 +69,6 @@ local function complete(p, name)
   out.agent = p.agent == true
   -- It answers every message with a result: one turn at a time.
   out.turns = p.turns == true
-  -- Its results' cost and tokens are running totals for its process.
-  out.running_totals = p.running_totals == true
   out.parse = p.parse or default_parse
   out.format = p.format or default_format
   out.encode_message = p.encode_message or default_encode
