@@ -35,7 +35,10 @@ contract_env() {
   # them private too.  It also silences codex's "Refusing to create helper
   # binaries under temporary dir" warning (CODEX_HOME is not under it).
   export TMPDIR="$HOME/tmp"
-  mkdir -p "$TMPDIR" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME"
+  # codex makes codex-daemon-<uid>/ in $XDG_RUNTIME_DIR, else in /tmp
+  export XDG_RUNTIME_DIR="$HOME/run"
+  mkdir -p "$TMPDIR" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME" "$XDG_RUNTIME_DIR" &&
+    chmod 700 "$XDG_RUNTIME_DIR"
   _ce_url="http://127.0.0.1:$_ce_port"
 
   # nothing leaves but to the mock

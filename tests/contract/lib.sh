@@ -2,13 +2,17 @@
 #   . "$CONTRACT_DIR/lib.sh"
 #
 #   contract_tmp            make a private temporary directory, print its path
-#                           (under $CONTRACT_TMP, default <repo>/.cache/contract-tmp:
-#                           not under the world-writable /tmp, see README.md)
+#                           (under $CONTRACT_TMP, default $TMPDIR or /tmp; never
+#                           inside a git work tree: codex and claude look for one)
+#   contract_private_dir    a directory (printed) for files that gemini reads only
+#                           when no parent is writable by others (system
+#                           settings): <repo>/.cache/contract-private/<pid>
 #   contract_start_mock LOG start the mock API on a free port of 127.0.0.1;
 #                           sets CONTRACT_MOCK_PID and CONTRACT_PORT
 #   contract_stop_mock      stop it (by its pid)
 #   contract_setup PORT DIR . env.sh for PORT with DIR/home as HOME, and make
 #                           DIR/work, the folder to run the CLIs in
+#   contract_leftovers_before / contract_leftovers_after   see below
 #   contract_run SECS OUT ERR CMD...   run CMD with stdin /dev/null, a time
 #                           limit (timeout -k 5), stdout and stderr to files;
 #                           returns CMD's exit code (124 on timeout)
@@ -21,9 +25,33 @@ export CONTRACT_DIR CONTRACT_REPO
 export CONTRACT_CACHE
 
 contract_tmp() {
-  _ct_root=${CONTRACT_TMP:-$CONTRACT_REPO/.cache/contract-tmp}
-  mkdir -p "$_ct_root" && chmod 700 "$_ct_root" &&
-    mktemp -d "$_ct_root/run.XXXXXX"
+  mktemp -d "${CONTRACT_TMP:-${TMPDIR:-/tmp}}/overmind-contract.XXXXXX"
+}
+
+# codex 0.171 makes an empty /tmp/codex-daemon-<uid>/ whatever TMPDIR and
+# XDG_RUNTIME_DIR say.  contract_leftovers_before notes whether it was
+# there; contract_leftovers_after removes it if this run made it (rmdir: only
+# when it is empty).
+contract_leftovers_before() {
+  _cl_dir=/tmp/codex-daemon-$(id -u)
+  if [ -e "$_cl_dir" ]; then _cl_had=1; else _cl_had=0; fi
+}
+
+contract_leftovers_after() {
+  if [ "${_cl_had:-1}" = 0 ] && [ -d "$_cl_dir" ]; then rmdir "$_cl_dir" 2>/dev/null; fi
+  return 0
+}
+
+contract_private_cleanup() {
+  rm -rf "$CONTRACT_REPO/.cache/contract-private/$$"
+  rmdir "$CONTRACT_REPO/.cache/contract-private" 2>/dev/null
+  return 0
+}
+
+contract_private_dir() {
+  _cp=$CONTRACT_REPO/.cache/contract-private/$$
+  mkdir -p "$_cp" && chmod 700 "$CONTRACT_REPO/.cache/contract-private" "$_cp" &&
+    echo "$_cp"
 }
 
 contract_start_mock() {
