@@ -6,6 +6,7 @@
 #   make demo       build and run the demo on a private OVERMIND_HOME
 #   make asan       build build/asan/overmind with ASan + UBSan
 #   make bench      run the benchmarks (prints figures)
+#   make contract   the real agent CLIs through Overmind (also in make test)
 #   make install PREFIX=/usr/local
 #   make clean
 
@@ -37,7 +38,7 @@ ASAN_OBJS := $(SRCS:src/%.c=$(BUILD)/asan/obj/%.o) $(BUILD)/asan/obj/embed.o
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
               -fno-sanitize-recover=undefined
 
-.PHONY: all deps test demo asan bench install clean fuzz fuzz-build
+.PHONY: all deps test demo asan bench install clean fuzz fuzz-build contract
 
 all: deps $(BUILD)/overmind
 
@@ -122,6 +123,11 @@ fuzz: fuzz-build
 	    -print_final_stats=1 $$work 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Done' ; \
 	  st=$$?; rm -rf $$work; \
 	done
+
+# The real agent CLIs through Overmind against a mock model API (part of
+# `make test`; needs node >= 20 and npm, and the npm registry once).
+contract: all
+	@tests/contract/overmind
 
 demo: all
 	@examples/demo.sh
