@@ -19,9 +19,31 @@ local USER_TYPES = { task = true, session = true }
 local INTERNAL_TYPES = { task = true, session = true, blueprint = true,
                          script = true }
 
+-- Missions started from one shell have one environment: they share one
+-- table of it (a daemon with thousands of missions keeps a few copies,
+-- not thousands).  Weak values: an environment nobody holds goes.
+local envs = setmetatable({}, { __mode = "v" })
+
+local function shared_env(env)
+  if env == nil then return nil end
+  local keys = {}
+  for k in pairs(env) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local parts = {}
+  for i, k in ipairs(keys) do parts[i] = k .. "=" .. env[k] end
+  local sig = table.concat(parts, "\0")
+  local t = envs[sig]
+  if not t then
+    envs[sig] = env
+    t = env
+  end
+  return t
+end
+
 return function(D)
   local H = {}
   local reg, sup = D.registry, D.sup
+  D.shared_env = shared_env
 
   local function new_id()
     local id
@@ -105,7 +127,7 @@ return function(D)
       stop_timeout = a.stop_timeout or default("stop_timeout"),
       log_max = a.log_max or default("log_max"),
       budget_usd = a.budget_usd,
-      client_env = a.client_env,
+      client_env = shared_env(a.client_env),
       restart_count = 0,
       created_at = core.time(),
     }

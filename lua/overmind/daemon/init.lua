@@ -161,6 +161,7 @@ local function restore(D)
   local recs = store.load_all(D.home, dlog.write)
   local lost = {}
   for _, m in ipairs(recs) do
+    m.client_env = D.shared_env(m.client_env)
     D.registry:add(m)
     if supervisor.is_live(m) then lost[#lost + 1] = m end
   end
