@@ -274,23 +274,27 @@ function Sup:exited_after_stop(m, code)
   return true
 end
 
+-- Ends the run as `stop` does: its timers off, SIGTERM to its group and
+-- SIGKILL after the stop timeout (at once for a timeout of 0).
+function Sup:terminate(m)
+  local st = self:state(m)
+  self:cancel(m, "stall")
+  self:cancel(m, "overtime")
+  if not st.run then return end
+  local grace = (m.stop_timeout or 10) * 1000
+  if grace <= 0 then
+    st.run:kill("KILL")
+  else
+    st.run:kill("TERM")
+    self:arm(m, "escalate", grace, function() self:dispatch(m, "escalate") end)
+  end
+end
+
 function Sup:begin_stop(m, on_done)
   local st = self:state(m)
   m.state = "stopping"
   if on_done then st.stops:add(on_done) end
-  self:cancel(m, "stall")
-  self:cancel(m, "overtime")
-  local grace = (m.stop_timeout or 10) * 1000
-  if st.run then
-    if grace <= 0 then
-      st.run:kill("KILL")
-    else
-      st.run:kill("TERM")
-      self:arm(m, "escalate", grace, function()
-        self:dispatch(m, "escalate")
-      end)
-    end
-  end
+  self:terminate(m)
   self.deps.save(m)
   return true
 end
@@ -345,15 +349,7 @@ function Sup:kill_over_budget(m, spent)
   local st = self:state(m)
   self:over_budget(m, spent)
   st.kill_reason = "budget"
-  self:cancel(m, "stall")
-  self:cancel(m, "overtime")
-  local grace = (m.stop_timeout or 10) * 1000
-  if grace <= 0 then
-    st.run:kill("KILL")
-  else
-    st.run:kill("TERM")
-    self:arm(m, "escalate", grace, function() self:dispatch(m, "escalate") end)
-  end
+  self:terminate(m)
   self.deps.save(m)
   return true
 end
@@ -430,16 +426,8 @@ function Sup:begin_attach(m, on_stopped)
   local st = self:state(m)
   m.state = "attached"
   st.on_stopped = on_stopped
-  self:cancel(m, "stall")
-  self:cancel(m, "overtime")
   self.deps.log(m, "--- attached ---")
-  local grace = (m.stop_timeout or 10) * 1000
-  if grace <= 0 then
-    st.run:kill("KILL")
-  else
-    st.run:kill("TERM")
-    self:arm(m, "escalate", grace, function() self:dispatch(m, "escalate") end)
-  end
+  self:terminate(m)
   self.deps.save(m)
   return true
 end

@@ -78,13 +78,8 @@ function M.check(m)
   return true
 end
 
--- A session's command is its first message, sent once: not again when a
--- restarted session resumes its conversation.
-function M.first_message(m)
-  if m.type == "session" and not m.session_id and (m.command or "") ~= "" then
-    return m.command
-  end
-end
+-- A session's command is its first message, sent once.
+M.first_message = common.first_message
 
 -- `attach` to a session (SPEC §6): its conversation, resumed in the
 -- user's terminal while the daemon holds the headless process's output.

@@ -24,15 +24,8 @@ M.turns = true
 local SANDBOX = { ["accept-edits"] = "workspace-write", plan = "read-only" }
 
 function M.check(m)
-  local ok, err = common.check_executable(m, M.executable)
-  if not ok then return nil, err end
-  -- What codex has no flag for is refused, not dropped.
-  for _, k in ipairs({ "allowed_tools", "disallowed_tools", "max_turns" }) do
-    if m[k] ~= nil then
-      return nil, "unsupported_option: codex has no " .. k:gsub("_", "-")
-    end
-  end
-  return true
+  return common.check_agent(m, M.executable, "codex",
+    { "allowed_tools", "disallowed_tools", "max_turns" })
 end
 
 -- `codex exec` with the mission's flags, for `prompt`; resuming thread
@@ -70,13 +63,7 @@ function M.turn_command(m, text)
   return exec_words(m, text, m.session_id)
 end
 
--- A session's command is its first message, sent once: not again when a
--- restarted session resumes its thread.
-function M.first_message(m)
-  if m.type == "session" and not m.session_id and (m.command or "") ~= "" then
-    return m.command
-  end
-end
+M.first_message = common.first_message
 
 -- The members parse() reads; the C core builds only these (and the
 -- exit code of a session's turn, overmind/turns.lua).

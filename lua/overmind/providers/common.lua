@@ -45,4 +45,26 @@ function M.check_executable(m, exe)
   return true
 end
 
+-- The `check` of an agent provider whose CLI lacks some of the agent
+-- flags: what it has no option for is refused, not dropped (SPEC §9).
+function M.check_agent(m, exe, name, missing)
+  local ok, err = M.check_executable(m, exe)
+  if not ok then return nil, err end
+  for _, k in ipairs(missing or {}) do
+    if m[k] ~= nil then
+      return nil, "unsupported_option: " .. name .. " has no " ..
+        k:gsub("_", "-")
+    end
+  end
+  return true
+end
+
+-- A session's command is its first message, sent once: not again when a
+-- restarted session resumes its conversation.
+function M.first_message(m)
+  if m.type == "session" and not m.session_id and (m.command or "") ~= "" then
+    return m.command
+  end
+end
+
 return M

@@ -22,16 +22,8 @@ local APPROVAL = { ["accept-edits"] = "auto_edit", plan = "plan",
                    bypass = "yolo" }
 
 function M.check(m)
-  local ok, err = common.check_executable(m, M.executable)
-  if not ok then return nil, err end
-  -- What gemini has no flag for is refused, not dropped.
-  for _, k in ipairs({ "disallowed_tools", "max_turns",
-                       "append_system_prompt" }) do
-    if m[k] ~= nil then
-      return nil, "unsupported_option: gemini has no " .. k:gsub("_", "-")
-    end
-  end
-  return true
+  return common.check_agent(m, M.executable, "gemini",
+    { "disallowed_tools", "max_turns", "append_system_prompt" })
 end
 
 local function gemini_words(m, prompt, resume)
@@ -64,13 +56,7 @@ function M.turn_command(m, text)
   return gemini_words(m, text, m.session_id)
 end
 
--- A session's command is its first message, sent once: not again when a
--- restarted session resumes.
-function M.first_message(m)
-  if m.type == "session" and not m.session_id and (m.command or "") ~= "" then
-    return m.command
-  end
-end
+M.first_message = common.first_message
 
 -- The members parse() reads; the C core builds only these (and the
 -- exit code of a session's turn, overmind/turns.lua).
