@@ -190,7 +190,9 @@ static void exit_cb(uv_process_t *proc, int64_t status, int sig) {
   p->exited = 1;
   p->exit_status = status;
   p->term_signal = sig;
-  if (p->pty && !p->out.eof && p->out.open && p->out.reading) {
+  if (p->pty && !p->out.eof && p->out.open && !p->out.paused) {
+    /* Reading may be held back for this loop turn (pacing): it resumes
+     * by itself, and the last bytes are still ahead of EIO. */
     kill(-p->pid, SIGKILL);
     uv_timer_init(om_loop(), &p->grace);
     p->grace.data = p;

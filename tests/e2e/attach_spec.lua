@@ -71,7 +71,10 @@ describe("attach", function()
       local t = A.terminal(h, { "attach", id })
       t:expect("ready")
       t:write("quit\r")
-      t:expect("bye")
+      local seen, why = pcall(t.expect, t, "bye")
+      -- where the last line went, should it not reach the terminal
+      if not seen then error(tostring(why) .. "\nthe mission's log: " ..
+        e2e.log_text(h, id), 0) end
       t:wait_exit(10)
       local m = e2e.wait_status(h, id, "crashed")
       assert.are.equal(4, m.exit_code)
