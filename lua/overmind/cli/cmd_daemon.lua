@@ -73,7 +73,7 @@ function M.monitor(argv)
     local c, err = client.connect()
     if not c then return out.fail(err) end
     local s, serr = client.request(c, "status", {})
-    local list = s and client.request(c, "ps", {})
+    local list = s and client.request(c, "ps", { columns = true })
     c:close()
     if not s or not list then return out.fail(serr or "daemon connection lost") end
     local screen = format.status(s) .. "\n" .. format.table(list)

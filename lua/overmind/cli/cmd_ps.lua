@@ -15,7 +15,9 @@ function M.ps(argv)
   local opts, pos = out.parse(argv, 2, FLAGS)
   if not opts then return pos end
   if #pos > 0 then return out.fail("unexpected argument: " .. pos[1]) end
-  local list, err = client.call("ps", { children = opts.children })
+  -- the table needs only its columns; --json prints the info objects
+  local list, err = client.call("ps", { children = opts.children,
+                                        columns = not opts.json or nil })
   if not list then return out.fail(err) end
   if opts.json then
     out.json(list, true)

@@ -194,26 +194,28 @@ return function(D)
   end
   D.tree_cost = tree_cost
 
+  -- `columns`: only what the ps table shows (info.columns), else the
+  -- info objects.
   function H.ps(a)
-    local err = check.args(a, { children = "string?" })
+    local err = check.args(a, { children = "string?", columns = "boolean?" })
     if err then return nil, err end
     local list = reg:list()
     local idx = info.children_index(list)
     local now = core.time()
     local memo = {}
+    local function shape(m)
+      if a.columns then return info.columns(m, idx[m.id], now) end
+      return info.of(m, idx[m.id], now, tree_cost(m, memo))
+    end
     local out = {}
     if a.children then
       local p, perr = reg:resolve(a.children)
       if not p then return nil, perr end
       for _, m in ipairs(list) do
-        if m.parent == p.id then
-          out[#out + 1] = info.of(m, idx[m.id], now, tree_cost(m, memo))
-        end
+        if m.parent == p.id then out[#out + 1] = shape(m) end
       end
     else
-      for i, m in ipairs(list) do
-        out[i] = info.of(m, idx[m.id], now, tree_cost(m, memo))
-      end
+      for i, m in ipairs(list) do out[i] = shape(m) end
     end
     return json.array(out)
   end

@@ -47,13 +47,30 @@ function M.result(r)
   }
 end
 
+local function uptime_of(m, status, now)
+  if status == "running" and m.started_at then
+    return math.max(0, math.floor(now - m.started_at))
+  end
+  return null
+end
+
+-- What the `ps` table shows of a mission (SPEC §3), and nothing more: the
+-- listing people read most often stays small to send and to decode.
+function M.columns(m, children, now)
+  local status = supervisor.status(m)
+  return {
+    id = m.id, name = m.name, type = m.type, status = status,
+    restart_count = m.restart_count or 0, parent = opt(m.parent),
+    children = json.array(children or {}),
+    uptime = uptime_of(m, status, now),
+    command = m.display or m.command or "",
+  }
+end
+
 -- tree_cost: the cost of the mission and all its descendants.
 function M.of(m, children, now, tree_cost)
   local status = supervisor.status(m)
-  local uptime = null
-  if status == "running" and m.started_at then
-    uptime = math.max(0, math.floor(now - m.started_at))
-  end
+  local uptime = uptime_of(m, status, now)
   return {
     id = m.id,
     name = m.name,
