@@ -193,8 +193,10 @@ function M.new(m, ctx)
   return setmetatable({
     m = m, ctx = ctx, out = M.output_of(m, ctx),
     -- Turns of this attempt: messages accepted, written to stdin, and
-    -- answered; the accepted ones not written yet wait in `queue`.
-    sent = 0, written = 0, results = 0, queue = {}, queued_bytes = 0,
+    -- answered; the accepted ones not written yet wait in `queue`.  A
+    -- one-process-per-turn agent also says when each turn's process ended.
+    sent = 0, written = 0, results = 0, ended = 0, queue = {},
+    queued_bytes = 0,
     turns = waiters.new(), -- `send --wait`s, keyed by their turn
     spent = {}, -- what a provider that reports running totals said last
   }, Run)
@@ -338,7 +340,7 @@ function Run:on_turn_end(code)
   -- Turns end in order, each after its result; the next message may be
   -- under way already, so only a turn that ended with fewer results than
   -- turns is unanswered.
-  self.ended = (self.ended or 0) + 1
+  self.ended = self.ended + 1
   if self.results < self.ended then
     self:on_result({ type = "result", is_error = true,
       text = ("the agent exited (code %s) without an answer")

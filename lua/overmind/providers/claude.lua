@@ -23,9 +23,7 @@ local MODES = { default = "default", ["accept-edits"] = "acceptEdits",
 
 -- The agent flags of SPEC §9, as claude's own options.
 local function agent_words(m, words)
-  local function add(...)
-    for _, w in ipairs({ ... }) do words[#words + 1] = w end
-  end
+  local function add(...) common.append(words, ...) end
   if m.model and m.model ~= "" then add("--model", m.model) end
   if m.permission_mode and m.permission_mode ~= "default" then
     add("--permission-mode", MODES[m.permission_mode])

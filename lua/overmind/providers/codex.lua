@@ -34,9 +34,7 @@ local function exec_words(m, prompt, resume)
   local b = common.executable(m, M.executable)
   -- Any folder the user chose, a git repository or not.
   local words = { b, "exec", "--json", "--skip-git-repo-check" }
-  local function add(...)
-    for _, w in ipairs({ ... }) do words[#words + 1] = w end
-  end
+  local function add(...) common.append(words, ...) end
   if m.model and m.model ~= "" then add("--model", m.model) end
   if m.permission_mode == "bypass" then
     add("--dangerously-bypass-approvals-and-sandbox")

@@ -1,6 +1,12 @@
 -- Helpers shared by the built-in agent providers.
 local M = {}
 
+-- Appends words to a command line's list (the providers build theirs so).
+function M.append(words, ...)
+  for _, w in ipairs({ ... }) do words[#words + 1] = w end
+  return words
+end
+
 -- The agent's executable (`exe` is the provider's { var, name }):
 -- $<var> from the mission's environment (its client's, with --env), else
 -- the name looked up on PATH.

@@ -31,9 +31,7 @@ local function gemini_words(m, prompt, resume)
   -- The user started the mission in its folder: that answers gemini's
   -- question whether to trust it.
   local words = { b, "--output-format", "stream-json", "--skip-trust" }
-  local function add(...)
-    for _, w in ipairs({ ... }) do words[#words + 1] = w end
-  end
+  local function add(...) common.append(words, ...) end
   if m.model and m.model ~= "" then add("--model", m.model) end
   if APPROVAL[m.permission_mode] then
     add("--approval-mode", APPROVAL[m.permission_mode])
